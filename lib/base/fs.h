@@ -1,0 +1,30 @@
+/* File helpers: atomic writes, bounded reads, directory creation. */
+#ifndef CRIO_BASE_FS_H
+#define CRIO_BASE_FS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/*
+ * Replaces `path` atomically with `len` bytes of `data`: a temporary file in
+ * the same directory is written, fsynced and renamed over `path`, then the
+ * directory is fsynced.  A crash leaves the old or the new file, never a torn
+ * one; a stale temporary is named ".tmp-<name>-XXXXXX" so that a later start
+ * can remove it (crio_fs_remove_temporaries).
+ */
+int crio_fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
+
+/* Removes ".tmp-*" files left in `dir` by interrupted atomic writes.  Returns the count removed, or <0. */
+int crio_fs_remove_temporaries(const char *dir);
+
+/*
+ * Reads a whole file into a NUL-terminated buffer the caller frees.
+ * Errors: the open/read errno mapped to a code; CRIO_ENOMEM when the file is
+ * larger than `max` bytes (the message says so).
+ */
+int crio_fs_read_file(char **out, size_t *len, const char *path, size_t max);
+
+/* mkdir -p with `mode` for the directories it creates. */
+int crio_fs_mkdir_p(const char *path, mode_t mode);
+
+#endif

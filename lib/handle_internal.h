@@ -1,0 +1,23 @@
+/* The library handle as the library's modules see it. */
+#ifndef CRIO_HANDLE_INTERNAL_H
+#define CRIO_HANDLE_INTERNAL_H
+
+#include <crio/handle.h>
+#include <pthread.h>
+
+struct crio {
+    pthread_rwlock_t config_lock; /* guards cfg against crio_reload */
+    crio_config *cfg;
+    char *root;
+    char *runroot;
+    int lock_fd;
+};
+
+/*
+ * Resolves a runtime handler's binary: its runtime_path, or its name looked
+ * up in PATH (as CRI-O does).  The caller frees *out.
+ * Errors: CRIO_ENOTFOUND naming the handler and where it looked.
+ */
+int crio_runtime_resolve_path(char **out, const crio_config *cfg, const char *handler);
+
+#endif

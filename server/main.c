@@ -1,0 +1,318 @@
+/* crio-server: serves libcrio to the kubelet over CRI gRPC on a unix socket. */
+#include <crio.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <syslog.h>
+#include <time.h>
+#include <uv.h>
+
+#include "cri/cri.h"
+#include "grpc/grpc.h"
+
+struct flag_override {
+    const char *key;
+    const char *value;
+};
+
+static struct {
+    const char *config_file, *config_dir;
+    struct flag_override overrides[16];
+    size_t n_overrides;
+    bool syslog;
+} opts;
+
+static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void log_line(crio_log_level level, const char *message, void *payload)
+{
+    if (opts.syslog) {
+        static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG, LOG_DEBUG };
+        syslog(prio[level <= CRIO_LOG_TRACE ? level : CRIO_LOG_TRACE], "%s", message);
+        return;
+    }
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    char when[32];
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
+    pthread_mutex_lock(&log_mu);
+    fprintf(stderr, "time=\"%s.%06ldZ\" level=%s msg=\"", when, ts.tv_nsec / 1000, crio_log_level_name(level));
+    for (const char *p = message; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fputc('\\', stderr);
+        fputc(*p == '\n' ? ' ' : *p, stderr);
+    }
+    fputs("\"\n", stderr);
+    pthread_mutex_unlock(&log_mu);
+}
+
+static void logf_(crio_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void logf_(crio_log_level level, const char *fmt, ...)
+{
+    if (level > crio_log_get_level())
+        return;
+    char buf[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    log_line(level, buf, NULL);
+}
+
+static const char *last_error(void)
+{
+    return crio_error_message(crio_error_last());
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "Usage: crio-server [OPTIONS] [config]\n"
+            "\n"
+            "Serves the Kubernetes Container Runtime Interface (runtime.v1) from libcrio\n"
+            "on a unix socket.  `crio-server config` prints the effective configuration.\n"
+            "\n"
+            "Options:\n"
+            "  --config FILE          configuration file (default %s)\n"
+            "  --config-dir DIR       drop-in directory, *.conf in lexical order (default %s)\n"
+            "  --listen PATH          socket path ([crio.api] listen)\n"
+            "  --root DIR             persistent state ([crio] root)\n"
+            "  --runroot DIR          run-time state ([crio] runroot)\n"
+            "  --log-level LEVEL      error, warn, info, debug or trace ([crio.runtime] log_level)\n"
+            "  --cgroup-manager NAME  cgroupfs or systemd ([crio.runtime] cgroup_manager)\n"
+            "  --log-syslog           log to syslog instead of stderr\n"
+            "  --version              print the version and exit\n"
+            "  -h, --help             this help\n",
+            CRIO_CONFIG_DEFAULT_FILE, CRIO_CONFIG_DEFAULT_DIR);
+}
+
+/* Loads files, then applies the command-line flags over them. */
+static int load_config(crio_config **out)
+{
+    crio_config *cfg = NULL;
+    int e = crio_config_load(&cfg, opts.config_file, opts.config_dir);
+    if (e < 0)
+        return e;
+    for (size_t i = 0; i < opts.n_overrides; i++) {
+        e = crio_config_set(cfg, opts.overrides[i].key, opts.overrides[i].value);
+        if (e < 0) {
+            crio_config_free(cfg);
+            return e;
+        }
+    }
+    if ((e = crio_config_validate(cfg)) < 0) {
+        crio_config_free(cfg);
+        return e;
+    }
+    *out = cfg;
+    return 0;
+}
+
+static void add_override(const char *key, const char *value)
+{
+    opts.overrides[opts.n_overrides].key = key;
+    opts.overrides[opts.n_overrides].value = value;
+    opts.n_overrides++;
+}
+
+struct server_state {
+    uv_loop_t *loop;
+    crio *handle;
+    grpc_server *grpc;
+    uv_signal_t sigterm, sigint, sighup;
+    bool stopping;
+    cri_ctx ctx;
+};
+
+static void on_call_done(const char *path, int status, uint64_t usec, void *ctx)
+{
+    if (status == GRPC_OK)
+        logf_(CRIO_LOG_DEBUG, "%s: OK in %" PRIu64 " us", path, usec);
+    else
+        logf_(status == GRPC_UNIMPLEMENTED || status == GRPC_CANCELLED ? CRIO_LOG_DEBUG : CRIO_LOG_INFO,
+              "%s: %s in %" PRIu64 " us", path, grpc_code_name(status), usec);
+}
+
+static void on_grpc_log(const char *what, const char *detail, void *ctx)
+{
+    logf_(CRIO_LOG_INFO, "%s: %s", what, detail);
+}
+
+static void shutdown_done(grpc_server *srv, void *arg)
+{
+    struct server_state *s = arg;
+    uv_close((uv_handle_t *)&s->sigterm, NULL);
+    uv_close((uv_handle_t *)&s->sigint, NULL);
+    uv_close((uv_handle_t *)&s->sighup, NULL);
+}
+
+static void on_stop_signal(uv_signal_t *h, int signum)
+{
+    struct server_state *s = h->data;
+    if (s->stopping) {
+        logf_(CRIO_LOG_INFO, "second %s: still waiting for %zu calls to finish", strsignal(signum),
+              grpc_server_active_calls(s->grpc));
+        return;
+    }
+    s->stopping = true;
+    logf_(CRIO_LOG_INFO, "received %s: shutting down after %zu in-flight calls", strsignal(signum),
+          grpc_server_active_calls(s->grpc));
+    grpc_server_shutdown(s->grpc, shutdown_done, s);
+}
+
+static void on_sighup(uv_signal_t *h, int signum)
+{
+    struct server_state *s = h->data;
+    crio_config *cfg = NULL;
+    if (load_config(&cfg) < 0) {
+        logf_(CRIO_LOG_ERROR, "reload configuration: %s (keeping the old one)", last_error());
+        return;
+    }
+    if (crio_reload(s->handle, cfg) < 0)
+        logf_(CRIO_LOG_ERROR, "reload configuration: %s (keeping the old one)", last_error());
+    crio_config_free(cfg);
+}
+
+static int serve(crio_config *cfg)
+{
+    struct server_state s = { 0 };
+    const char *listen = NULL;
+    int64_t threads = 16, max_recv = 0, max_send = 0;
+    crio_config_get_string(cfg, "crio.api.listen", &listen);
+    crio_config_get_int(cfg, "crio.api.thread_pool_size", &threads);
+    crio_config_get_int(cfg, "crio.api.grpc_max_recv_msg_size", &max_recv);
+    crio_config_get_int(cfg, "crio.api.grpc_max_send_msg_size", &max_send);
+
+    /* libuv sizes its pool from the environment at first use. */
+    char nthreads[16];
+    snprintf(nthreads, sizeof nthreads, "%" PRId64, threads);
+    setenv("UV_THREADPOOL_SIZE", nthreads, 1);
+
+    if (crio_open(&s.handle, cfg) < 0) {
+        fprintf(stderr, "crio-server: %s\n", last_error());
+        return 1;
+    }
+    s.loop = uv_default_loop();
+    grpc_method *methods = NULL;
+    size_t n_methods = 0;
+    if (cri_methods_build(&methods, &n_methods) < 0) {
+        fprintf(stderr, "crio-server: out of memory\n");
+        crio_close(s.handle);
+        return 1;
+    }
+    s.ctx.handle = s.handle;
+    grpc_server_options go = {
+        .methods = methods, .n_methods = n_methods, .ctx = &s.ctx,
+        .max_recv_msg_size = (size_t)max_recv, .max_send_msg_size = (size_t)max_send,
+        .on_call_done = on_call_done, .on_log = on_grpc_log,
+    };
+    int rc = 1;
+    if (grpc_server_new(&s.grpc, s.loop, &go) < 0 || grpc_server_listen(s.grpc, listen, 0660) < 0) {
+        fprintf(stderr, "crio-server: %s\n", s.grpc ? grpc_server_error(s.grpc) : "out of memory");
+        if (s.grpc) {
+            grpc_server_shutdown(s.grpc, NULL, NULL);
+            uv_run(s.loop, UV_RUN_DEFAULT);
+        }
+        goto out;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    uv_signal_init(s.loop, &s.sigterm);
+    uv_signal_init(s.loop, &s.sigint);
+    uv_signal_init(s.loop, &s.sighup);
+    s.sigterm.data = s.sigint.data = s.sighup.data = &s;
+    uv_signal_start(&s.sigterm, on_stop_signal, SIGTERM);
+    uv_signal_start(&s.sigint, on_stop_signal, SIGINT);
+    uv_signal_start(&s.sighup, on_sighup, SIGHUP);
+    logf_(CRIO_LOG_INFO, "libcrio %s serving CRI runtime.v1 on %s (%zu methods, %s threads)", crio_version(),
+          listen, n_methods, nthreads);
+    uv_run(s.loop, UV_RUN_DEFAULT);
+    logf_(CRIO_LOG_INFO, "stopped");
+    rc = 0;
+out:
+    grpc_server_free(s.grpc);
+    uv_loop_close(s.loop);
+    cri_methods_free(methods, n_methods);
+    crio_close(s.handle);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    enum { OPT_CONFIG = 256, OPT_CONFIG_DIR, OPT_LISTEN, OPT_ROOT, OPT_RUNROOT, OPT_LOG_LEVEL,
+           OPT_CGROUP_MANAGER, OPT_SYSLOG, OPT_VERSION };
+    static const struct option longopts[] = {
+        { "config", required_argument, NULL, OPT_CONFIG },
+        { "config-dir", required_argument, NULL, OPT_CONFIG_DIR },
+        { "listen", required_argument, NULL, OPT_LISTEN },
+        { "root", required_argument, NULL, OPT_ROOT },
+        { "runroot", required_argument, NULL, OPT_RUNROOT },
+        { "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+        { "cgroup-manager", required_argument, NULL, OPT_CGROUP_MANAGER },
+        { "log-syslog", no_argument, NULL, OPT_SYSLOG },
+        { "version", no_argument, NULL, OPT_VERSION },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    int c;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (c) {
+        case OPT_CONFIG: opts.config_file = optarg; break;
+        case OPT_CONFIG_DIR: opts.config_dir = optarg; break;
+        case OPT_LISTEN: add_override("crio.api.listen", optarg); break;
+        case OPT_ROOT: add_override("crio.root", optarg); break;
+        case OPT_RUNROOT: add_override("crio.runroot", optarg); break;
+        case OPT_LOG_LEVEL: add_override("crio.runtime.log_level", optarg); break;
+        case OPT_CGROUP_MANAGER: add_override("crio.runtime.cgroup_manager", optarg); break;
+        case OPT_SYSLOG: opts.syslog = true; break;
+        case OPT_VERSION:
+            printf("crio-server version %s (libcrio %s, CRI %s)\n", CRIO_VERSION_STRING, crio_version(),
+                   crio_runtime_api_version());
+            return 0;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    bool print_config = false;
+    if (optind < argc) {
+        if (strcmp(argv[optind], "config") != 0 || optind + 1 != argc) {
+            fprintf(stderr, "crio-server: unknown command \"%s\" (the only command is \"config\")\n",
+                    argv[optind]);
+            return 2;
+        }
+        print_config = true;
+    }
+    if (opts.syslog)
+        openlog("crio-server", LOG_PID, LOG_DAEMON);
+    crio_log_set_handler(log_line, NULL);
+
+    crio_config *cfg = NULL;
+    if (load_config(&cfg) < 0) {
+        fprintf(stderr, "crio-server: configuration: %s\n", last_error());
+        return 1;
+    }
+    const char *lvl = NULL;
+    crio_log_level level;
+    if (crio_config_get_string(cfg, "crio.runtime.log_level", &lvl) == 0 && crio_log_level_parse(&level, lvl) == 0)
+        crio_log_set_level(level);
+    int rc;
+    if (print_config) {
+        char *toml = NULL;
+        rc = crio_config_to_toml(&toml, cfg) < 0;
+        if (!rc)
+            fputs(toml, stdout);
+        crio_free(toml);
+    } else {
+        rc = serve(cfg);
+    }
+    crio_config_free(cfg);
+    return rc;
+}
