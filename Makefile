@@ -156,7 +156,7 @@ check-integration: all
 	@B=$(B) $(PY) tests/integration/run.py
 
 run demo: deps all
-	@sh tests/demo.sh
+	@B=$(B) sh examples/demo.sh
 
 bench: deps all $(BENCH_BINS)
 	@B=$(B) sh bench/run.sh
