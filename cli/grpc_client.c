@@ -95,8 +95,10 @@ int crio_grpc_endpoint_path(char **out, const char *endpoint)
     } else {
         path = endpoint;
     }
-    if (path[0] == '\0' || strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+    if (path[0] == '\0')
         return -EINVAL;
+    if (strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+        return -ENAMETOOLONG;
     *out = strdup(path);
     return *out ? 0 : -ENOMEM;
 }
@@ -292,6 +294,22 @@ int crio_grpc_client_new(crio_grpc_client **out, const char *socket_path)
         crio_grpc_client_free(c);
         return -EIO;
     }
+    /*
+     * libcurl 7.88.x cannot reuse an HTTP/2 prior-knowledge connection: the
+     * second request fails with "Error in the HTTP2 framing layer" (curl
+     * issue #10634, fixed in 8.0.0).  There, each call opens a fresh
+     * connection (cheap on a unix socket).
+     */
+    const curl_version_info_data *vi = curl_version_info(CURLVERSION_NOW);
+    if (vi && vi->version_num >= 0x075800 && vi->version_num < 0x080000) {
+        if (curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L) != CURLE_OK ||
+            curl_easy_setopt(h, CURLOPT_FORBID_REUSE, 1L) != CURLE_OK) {
+            crio_grpc_client_free(c);
+            return -EIO;
+        }
+    }
+    if (getenv("CRIO_GRPC_CURL_VERBOSE"))
+        curl_easy_setopt(h, CURLOPT_VERBOSE, 1L);
     *out = c;
     return 0;
 }
@@ -504,8 +522,14 @@ static int transfer_failed(crio_grpc_client *c, struct call *call, CURLcode rc, 
     case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_COULDNT_RESOLVE_PROXY:
         curl_easy_getinfo(c->curl, CURLINFO_OS_ERRNO, &os_errno);
-        return status_set(st, CRIO_GRPC_UNAVAILABLE, "connect to %s: %s", c->socket_path,
-                          os_errno ? strerror((int)os_errno) : detail);
+        if (os_errno)
+            return status_set(st, CRIO_GRPC_UNAVAILABLE, "connect to %s: %s", c->socket_path,
+                              strerror((int)os_errno));
+        /* Connected, but the HTTP/2 connection setup failed. */
+        return status_set(st, CRIO_GRPC_UNAVAILABLE,
+                          "connect to %s: the connection closed before the HTTP/2 "
+                          "handshake completed (%s)",
+                          c->socket_path, detail);
     case CURLE_SEND_ERROR:
     case CURLE_RECV_ERROR:
     case CURLE_GOT_NOTHING:
@@ -565,6 +589,19 @@ static int transfer_done(crio_grpc_client *c, struct call *call, const char *pat
     return 0;
 }
 
+/*
+ * The server enforces grpc-timeout and answers DEADLINE_EXCEEDED with its own
+ * message; the client's hard limit comes a little later so that answer can
+ * arrive, and still ends the call if the server never answers.
+ */
+static long client_deadline_ms(long timeout_ms)
+{
+    if (timeout_ms <= 0)
+        return 0;
+    long grace = timeout_ms / 10;
+    return timeout_ms + (grace < 50 ? 50 : grace > 1000 ? 1000 : grace);
+}
+
 static int do_call(crio_grpc_client *c, struct call *call, const char *path, const void *req,
                    size_t req_len, long timeout_ms, crio_grpc_status *st)
 {
@@ -578,13 +615,17 @@ static int do_call(crio_grpc_client *c, struct call *call, const char *path, con
 
     crio_grpc_status_clear(st);
     crio_grpc_reader_init(&call->reader, CRIO_GRPC_MAX_MESSAGE);
-    if (req_len > UINT32_MAX || (req_len > 0 && !req)) {
-        r = status_set(st, CRIO_GRPC_INTERNAL, "%s: request message of %zu bytes is too large",
-                       path, req_len);
-        goto out;
-    }
     if (!path || path[0] != '/') {
         r = status_set(st, CRIO_GRPC_INTERNAL, "invalid method path %s", path ? path : "(null)");
+        goto out;
+    }
+    if (req_len > 0 && !req) {
+        r = status_set(st, CRIO_GRPC_INTERNAL, "%s: no request buffer", path);
+        goto out;
+    }
+    if (req_len > UINT32_MAX - 5) {
+        r = status_set(st, CRIO_GRPC_RESOURCE_EXHAUSTED,
+                       "%s: request message of %zu bytes is too large", path, req_len);
         goto out;
     }
 
@@ -619,7 +660,7 @@ static int do_call(crio_grpc_client *c, struct call *call, const char *path, con
         curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers) != CURLE_OK ||
         curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(5 + req_len)) != CURLE_OK ||
         curl_easy_setopt(e, CURLOPT_POSTFIELDS, body) != CURLE_OK ||
-        curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms > 0 ? timeout_ms : 0L) != CURLE_OK ||
+        curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, client_deadline_ms(timeout_ms)) != CURLE_OK ||
         curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write) != CURLE_OK ||
         curl_easy_setopt(e, CURLOPT_WRITEDATA, call) != CURLE_OK ||
         curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header) != CURLE_OK ||

@@ -41,15 +41,21 @@ enum {
  * RESOURCE_EXHAUSTED). */
 #define CRIO_GRPC_MAX_MESSAGE ((size_t)64 * 1024 * 1024)
 
-/* One HTTP/2 connection, reused across calls. */
+/* One HTTP/2 connection, reused across calls (except on libcurl 7.88.x,
+ * whose reuse of prior-knowledge connections is broken: there each call
+ * opens a fresh connection; see crio_grpc_client_new). */
 typedef struct crio_grpc_client crio_grpc_client;
 
 /*
  * Creates a client for the unix socket named by `socket_path`: "unix:///path",
  * "unix:/path" or "/path" (see crio_grpc_endpoint_path).  Nothing is connected
  * until the first call.
- * Returns 0, -EINVAL for an endpoint that is not a unix socket path, -ENOMEM,
- * or -EIO when libcurl cannot be initialized.
+ * Returns 0, -EINVAL for an endpoint that is not a unix socket path,
+ * -ENAMETOOLONG for a path too long for a unix socket, -ENOMEM, or -EIO when
+ * libcurl cannot be initialized.
+ *
+ * Setting CRIO_GRPC_CURL_VERBOSE in the environment makes libcurl trace the
+ * HTTP/2 exchange to stderr (for debugging).
  */
 int crio_grpc_client_new(crio_grpc_client **out, const char *socket_path);
 
@@ -100,9 +106,9 @@ const char *crio_grpc_code_name(int code);
 /*
  * Resolves an endpoint to a socket path (malloc'd in *out): "unix:///abs/path"
  * and "unix:/abs/path" give "/abs/path", "unix:rel/path" gives "rel/path", a
- * plain path is taken as it is.  -EINVAL for an empty path, another scheme
- * ("tcp://...", "unix://host/path"), or a path too long for a unix socket;
- * -ENOMEM.
+ * plain path is taken as it is.  -EINVAL for an empty path or another scheme
+ * ("tcp://...", "unix://host/path"); -ENAMETOOLONG for a path that does not
+ * fit a unix socket address (107 bytes); -ENOMEM.
  */
 int crio_grpc_endpoint_path(char **out, const char *endpoint);
 

@@ -148,10 +148,10 @@ int crio_reload(crio *c, const crio_config *cfg)
     c->cfg = copy;
     pthread_rwlock_unlock(&c->config_lock);
     crio_config_free(old);
+    crio_log_info("configuration reloaded"); /* before a new level can hide it */
     crio_log_level lvl;
     if (crio_log_level_parse(&lvl, crio_config_str(cfg, "crio.runtime.log_level")) == 0)
         crio_log_set_level(lvl);
-    crio_log_info("configuration reloaded");
     return 0;
 }
 
@@ -331,10 +331,7 @@ int crio_status_info_json(char **out, const crio_status *st)
         !crio_json_add_string(o, "root", st->root) || !crio_json_add_string(o, "runroot", st->runroot) ||
         !crio_json_add_string(o, "config", st->config_toml))
         return crio_error_oom();
-    cJSON *h = cJSON_AddArrayToObject(o, "runtimeHandlers");
-    for (size_t i = 0; h && i < st->nhandlers; i++)
-        cJSON_AddItemToArray(h, cJSON_CreateString(st->handlers[i]));
-    if (!h || !(*out = cJSON_PrintUnformatted(o)))
+    if (!(*out = cJSON_PrintUnformatted(o)))
         return crio_error_oom();
     return 0;
 }

@@ -44,14 +44,19 @@ static void log_line(crio_log_level level, const char *message, void *payload)
     gmtime_r(&ts.tv_sec, &tm);
     char when[32];
     strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
-    pthread_mutex_lock(&log_mu);
-    fprintf(stderr, "time=\"%s.%06ldZ\" level=%s msg=\"", when, ts.tv_nsec / 1000, crio_log_level_name(level));
-    for (const char *p = message; *p; p++) {
+    /* One write per line, so that lines from several threads never interleave. */
+    char line[4096];
+    int n = snprintf(line, sizeof line, "time=\"%s.%06ldZ\" level=%s msg=\"", when, ts.tv_nsec / 1000,
+                     crio_log_level_name(level));
+    for (const char *p = message; *p && n < (int)sizeof line - 4; p++) {
         if (*p == '"' || *p == '\\')
-            fputc('\\', stderr);
-        fputc(*p == '\n' ? ' ' : *p, stderr);
+            line[n++] = '\\';
+        line[n++] = *p == '\n' ? ' ' : *p;
     }
-    fputs("\"\n", stderr);
+    line[n++] = '"';
+    line[n++] = '\n';
+    pthread_mutex_lock(&log_mu);
+    fwrite(line, 1, (size_t)n, stderr);
     pthread_mutex_unlock(&log_mu);
 }
 
@@ -153,6 +158,10 @@ static void shutdown_done(grpc_server *srv, void *arg)
     uv_close((uv_handle_t *)&s->sigterm, NULL);
     uv_close((uv_handle_t *)&s->sigint, NULL);
     uv_close((uv_handle_t *)&s->sighup, NULL);
+    /* Closing the last handle restored SIG_DFL: a late signal must not kill a clean exit. */
+    signal(SIGTERM, SIG_IGN);
+    signal(SIGINT, SIG_IGN);
+    signal(SIGHUP, SIG_IGN);
 }
 
 static void on_stop_signal(uv_signal_t *h, int signum)

@@ -689,7 +689,7 @@ static int parse_string(parser *p, char **out, bool allow_multiline)
             size_t start = p->pos;
             while (p->pos < p->len) {
                 int d = peek(p);
-                if (d == q || d == '\\' || d == '\r' || d == '\n' || is_control(d))
+                if (d == q || (d == '\\' && basic) || d == '\r' || d == '\n' || is_control(d))
                     break;
                 adv(p);
             }
@@ -773,8 +773,6 @@ static int parse_digits(parser *p, const char *tok, size_t n, int col, unsigned 
         }
         int d = hexval(c);
         if (d < 0 || (unsigned)d >= base) {
-            if (c == '.' || c == 'e' || c == 'E')
-                return perr_at(p, p->line, col + (int)i, "floats are not supported");
             return perr_at(p, p->line, col + (int)i, "invalid character '%c' in %s integer", c,
                            base == 16 ? "hexadecimal" : base == 8 ? "octal" : base == 2 ? "binary" : "decimal");
         }
@@ -827,8 +825,8 @@ static int parse_scalar(parser *p, crio_toml **out)
     if (s[0] == '0' && sn > 1 && (s[1] == 'x' || s[1] == 'o' || s[1] == 'b')) {
         unsigned base = s[1] == 'x' ? 16 : s[1] == 'o' ? 8 : 2;
         if (sign)
-            return perr(p, "a sign is not allowed on a %s integer",
-                        base == 16 ? "hexadecimal" : base == 8 ? "octal" : "binary");
+            return perr(p, "a sign is not allowed on %s integer",
+                        base == 16 ? "a hexadecimal" : base == 8 ? "an octal" : "a binary");
         r = parse_digits(p, s + 2, sn - 2, dcol + 2, base, INT64_MAX, &u);
     } else {
         for (size_t i = 0; i < sn; i++)
@@ -1145,13 +1143,14 @@ static int parse_header(parser *p, crio_toml *root, crio_toml **cur)
         return crio_error_oom();
     if ((r = array_push(old, elem)) < 0)
         return r;
-    *cur = TAKE_PTR(elem);
+    crio_toml *added = TAKE_PTR(elem);
     if (arr) {
         if ((r = table_add(t, last->name, arr)) < 0)
             return r; /* arr (with the element) is freed on return */
         last->name = NULL;
         arr = NULL;
     }
+    *cur = added;
     return 0;
 }
 

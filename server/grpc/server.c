@@ -84,6 +84,9 @@ struct conn {
     struct conn *prev, *next;
     struct call *calls;
     bool closing;
+    bool terminated;            /* GOAWAY(terminate) submitted at shutdown */
+    bool dirty;                 /* on srv->dirty: replies to write in the check phase */
+    struct conn *dirty_next;
     size_t writes_pending;
     char readbuf[READ_BUF_SIZE];
 };
@@ -102,12 +105,16 @@ struct grpc_server {
     char error[512];
     void *shutdown_arg;
     uv_async_t async;
+    uv_check_t check;           /* writes srv->dirty once per loop iteration */
+    struct conn *dirty;
     pthread_mutex_t mu;
     grpc_stream_writer *notify_head;
     nghttp2_session_callbacks *callbacks;
 };
 
 static void conn_flush(struct conn *c);
+static void conn_flush_later(struct conn *c);
+static void flush_dirty(grpc_server *srv);
 static void conn_close(struct conn *c);
 static void call_release(struct call *call);
 static void shutdown_check(grpc_server *srv);
@@ -299,7 +306,7 @@ static void after_work_cb(uv_work_t *req, int status)
     struct conn *c = call->conn;
     call_release(call);
     if (c)
-        conn_flush(c);
+        conn_flush_later(c);
     shutdown_check(srv);
 }
 
@@ -676,7 +683,8 @@ static int on_data_chunk(nghttp2_session *session, uint8_t flags, int32_t stream
         size_t need = call->req_len + len;
         uint8_t head[5];
         size_t have = call->req_len < 5 ? call->req_len : 5;
-        memcpy(head, call->req, have);
+        if (have)
+            memcpy(head, call->req, have);
         if (have < 5)
             memcpy(head + have, data, (5 - have) < len ? 5 - have : len);
         bool comp;
@@ -767,6 +775,8 @@ static void after_write(uv_write_t *req, int status)
     if (!nghttp2_session_want_read(c->session) && !nghttp2_session_want_write(c->session) &&
         c->writes_pending == 0)
         conn_close(c);
+    else if (c->srv->shutting_down)
+        shutdown_check(c->srv); /* the last reply on this connection may just have gone out */
 }
 
 static void conn_flush(struct conn *c)
@@ -819,6 +829,38 @@ static void conn_flush(struct conn *c)
         conn_close(c);
 }
 
+/*
+ * Handlers that finish together (one wake-up of the loop runs every completed
+ * after_work_cb) have their replies written in one uv_write per connection,
+ * in the check phase right after, instead of one write per call.
+ */
+static void check_cb(uv_check_t *h)
+{
+    flush_dirty(h->data);
+}
+
+static void flush_dirty(grpc_server *srv)
+{
+    uv_check_stop(&srv->check);
+    while (srv->dirty) {
+        struct conn *c = srv->dirty;
+        srv->dirty = c->dirty_next;
+        c->dirty = false;
+        c->dirty_next = NULL;
+        conn_flush(c);
+    }
+}
+
+static void conn_flush_later(struct conn *c)
+{
+    if (c->closing || c->dirty)
+        return;
+    c->dirty = true;
+    c->dirty_next = c->srv->dirty;
+    c->srv->dirty = c;
+    uv_check_start(&c->srv->check, check_cb);
+}
+
 static void conn_closed(uv_handle_t *h)
 {
     struct conn *c = h->data;
@@ -834,6 +876,14 @@ static void conn_close(struct conn *c)
         return;
     c->closing = true;
     grpc_server *srv = c->srv;
+    if (c->dirty) {
+        for (struct conn **pp = &srv->dirty; *pp; pp = &(*pp)->dirty_next)
+            if (*pp == c) {
+                *pp = c->dirty_next;
+                break;
+            }
+        c->dirty = false;
+    }
     while (c->calls) {
         struct call *call = c->calls;
         call->stream_closed = true;
@@ -980,6 +1030,9 @@ int grpc_server_new(grpc_server **out, uv_loop_t *loop, const grpc_server_option
     uv_async_init(loop, &srv->async, async_cb);
     srv->async.data = srv;
     srv->handles_open++;
+    uv_check_init(loop, &srv->check);
+    srv->check.data = srv;
+    srv->handles_open++;
     *out = srv;
     return 0;
 }
@@ -1055,8 +1108,15 @@ static void handle_closed(uv_handle_t *h)
 
 static void close_when_idle(grpc_server *srv)
 {
+    /* Replies still waiting for the check phase go out before the GOAWAY. */
+    flush_dirty(srv);
     for (struct conn *c = srv->conns, *n; c; c = n) {
         n = c->next;
+        /* A terminating GOAWAY outranks queued DATA: end a connection only
+         * once every reply on it is out (its streams are closed). */
+        if (c->closing || c->calls || c->terminated)
+            continue;
+        c->terminated = true;
         nghttp2_session_terminate_session(c->session, NGHTTP2_NO_ERROR);
         conn_flush(c);
     }
@@ -1070,6 +1130,7 @@ static void shutdown_check(grpc_server *srv)
         close_when_idle(srv);
     if (srv->active_calls == 0 && !srv->conns && !uv_is_closing((uv_handle_t *)&srv->async)) {
         uv_close((uv_handle_t *)&srv->async, handle_closed);
+        uv_close((uv_handle_t *)&srv->check, handle_closed);
         return;
     }
     if (srv->handles_open == 0 && srv->shutdown_done) {
@@ -1092,10 +1153,11 @@ void grpc_server_shutdown(grpc_server *srv, void (*done)(grpc_server *, void *),
         if (srv->socket_path)
             unlink(srv->socket_path);
     }
-    /* No new streams; streams already open finish. */
+    /* Announce the shutdown (GOAWAY with the maximum stream id, as gRPC
+     * servers do first); streams already open finish, and the final GOAWAY
+     * goes out once a connection has no call left (close_when_idle). */
     for (struct conn *c = srv->conns; c; c = c->next) {
-        nghttp2_submit_goaway(c->session, NGHTTP2_FLAG_NONE,
-                              nghttp2_session_get_last_proc_stream_id(c->session), NGHTTP2_NO_ERROR, NULL, 0);
+        nghttp2_submit_shutdown_notice(c->session);
         for (struct call *call = c->calls; call; call = call->next)
             if (call->writer)
                 writer_cancel(call->writer);

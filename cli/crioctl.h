@@ -1,0 +1,192 @@
+/*
+ * crioctl internals: the command table, the per-run context, and helpers
+ * shared by the commands (RPC calls, output formats, tables, JSON).
+ *
+ * crioctl is a client of the public libcrio API only (<crio.h>); it never
+ * includes lib/ internals.
+ *
+ * Adding a command: write `int crioctl_cmd_<name>(crioctl_ctx *, int, char **)`
+ * in a cli/cmd_<area>.c file, declare it below, and add a row to the table
+ * in cli/commands.c.
+ */
+#ifndef CRIO_CLI_CRIOCTL_H
+#define CRIO_CLI_CRIOCTL_H
+
+#include <cjson/cJSON.h>
+#include <getopt.h>
+#include <protobuf-c/protobuf-c.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "grpc_client.h"
+
+#define CRIOCTL_DEFAULT_ENDPOINT "unix:///run/crio/crio.sock"
+#define CRIOCTL_DEFAULT_TIMEOUT_MS 10000L
+
+typedef enum {
+    CRIOCTL_OUTPUT_DEFAULT = 0, /* not chosen: the command's own default */
+    CRIOCTL_OUTPUT_TABLE,
+    CRIOCTL_OUTPUT_JSON,
+    CRIOCTL_OUTPUT_YAML
+} crioctl_output;
+
+typedef enum { CRIOCTL_RUNTIME_SERVICE, CRIOCTL_IMAGE_SERVICE } crioctl_service;
+
+struct crioctl_command;
+
+/* One run of crioctl: the global options and the connections. */
+typedef struct crioctl_ctx {
+    const char *runtime_endpoint;
+    const char *image_endpoint;   /* NULL: the runtime endpoint */
+    long timeout_ms;              /* per call; 0 = none */
+    crioctl_output output;
+    bool debug;
+    const struct crioctl_command *cmd; /* the command being run */
+    crio_grpc_client *runtime;    /* connected on first use */
+    crio_grpc_client *image;
+} crioctl_ctx;
+
+typedef struct crioctl_command {
+    const char *name;
+    const char *alias;   /* another name, or NULL */
+    const char *summary; /* one line, for the command list */
+    const char *usage;   /* arguments after the name: "[OPTIONS] ID..." */
+    const char *options; /* the option lines of its --help, or NULL */
+    /* Runs with argv[0] = the command name; returns the exit status. */
+    int (*run)(crioctl_ctx *ctx, int argc, char **argv);
+} crioctl_command;
+
+/* The table of commands (cli/commands.c), ended by a row with name NULL. */
+extern const crioctl_command crioctl_commands[];
+
+/* Finds a command by name or alias; NULL when there is none. */
+const crioctl_command *crioctl_command_find(const char *name);
+
+/* Runs crioctl (main() calls this); returns the exit status. */
+int crioctl_main(int argc, char **argv);
+
+/* ---- Commands ---- */
+int crioctl_cmd_version(crioctl_ctx *ctx, int argc, char **argv);
+int crioctl_cmd_info(crioctl_ctx *ctx, int argc, char **argv);
+int crioctl_cmd_runtime_config(crioctl_ctx *ctx, int argc, char **argv);
+
+/* ---- Option parsing shared by commands ---- */
+
+/* The options every command takes; end a command's option array with
+ * CRIOCTL_COMMON_OPTIONS, { 0 } and its short string with CRIOCTL_COMMON_SHORT. */
+#define CRIOCTL_COMMON_OPTIONS { "output", required_argument, NULL, 'o' }, \
+                               { "help", no_argument, NULL, 'h' }
+#define CRIOCTL_COMMON_SHORT "o:h"
+
+/*
+ * Handles an option getopt_long returned that the command does not handle
+ * itself (-o, -h, errors).  Returns -1 to go on parsing, or the exit status
+ * the command must return at once (0 after --help, 1 after an error, which
+ * it has printed).  Commands parse with a leading "+:" in the short string
+ * and opterr = 0 (crioctl_getopt_begin() sets both up).
+ */
+int crioctl_common_option(crioctl_ctx *ctx, int opt, int argc, char **argv);
+
+/* Resets getopt for a command's argv. */
+void crioctl_getopt_begin(void);
+
+/* Fails (prints, returns 1) when positional arguments remain; else 0. */
+int crioctl_no_args(crioctl_ctx *ctx, int argc, char **argv);
+
+/* Prints the --help of a command to `f`. */
+void crioctl_command_help(FILE *f, const crioctl_command *cmd);
+
+/* ---- Errors and calls ---- */
+
+/* Prints "crioctl: <command>: <message>\n" to stderr. */
+__attribute__((format(printf, 2, 3))) void crioctl_error(const crioctl_ctx *ctx,
+                                                         const char *fmt, ...);
+
+/*
+ * Unary call: packs `req`, calls `method` ("/runtime.v1.RuntimeService/Version")
+ * on the service's endpoint with the global timeout, and unpacks the response
+ * of type `resp_desc` into *resp (free with protobuf_c_message_free_unpacked).
+ * Returns 0, or -1 after printing the error ("crioctl: version: UNAVAILABLE:
+ * connect to /run/crio/crio.sock: No such file or directory").
+ */
+int crioctl_call(crioctl_ctx *ctx, crioctl_service svc, const char *method,
+                 const ProtobufCMessage *req, const ProtobufCMessageDescriptor *resp_desc,
+                 ProtobufCMessage **resp);
+
+/* Receives each message of a streaming call (unpacked; borrowed for the call).
+ * A nonzero return stops the call. */
+typedef int (*crioctl_stream_fn)(crioctl_ctx *ctx, const ProtobufCMessage *msg, void *payload);
+
+/* Server-streaming call; returns as crioctl_call.  A stop requested by `fn`
+ * is not an error. */
+int crioctl_call_stream(crioctl_ctx *ctx, crioctl_service svc, const char *method,
+                        const ProtobufCMessage *req, const ProtobufCMessageDescriptor *resp_desc,
+                        crioctl_stream_fn fn, void *payload);
+
+/* Closes the connections. */
+void crioctl_ctx_close(crioctl_ctx *ctx);
+
+/* ---- Pure helpers (unit-tested) ---- */
+
+/*
+ * Parses a duration as crictl (Go's time.ParseDuration) does: a sequence of
+ * decimal numbers, each with an optional fraction and a unit ("ns", "us",
+ * "µs", "ms", "s", "m", "h"), e.g. "2s", "500ms", "1m30s", "1.5h"; "0" is
+ * allowed without a unit, and so (unlike Go) is a bare integer, as seconds
+ * like crictl's config file.  *out_ms is rounded up to whole milliseconds.
+ * Returns 0, -EINVAL for bad syntax or a negative value, -ERANGE on overflow.
+ */
+int crioctl_parse_duration(const char *s, long *out_ms);
+
+/* Parses an output format: "table", "json", "yaml" (case-sensitive).
+ * Returns 0 or -EINVAL. */
+int crioctl_parse_output(const char *s, crioctl_output *out);
+
+/* The name of an output format ("table", ...). */
+const char *crioctl_output_name(crioctl_output o);
+
+/*
+ * Formats a JSON tree as Go's json.MarshalIndent(v, "", "  ") does (which is
+ * how crictl prints): two-space indents, "key": value, empty objects and
+ * arrays as {} and [].  cJSON_Raw items hold JSON text, which is re-indented
+ * in place (numbers and strings kept byte for byte).  Returns a malloc'd
+ * string without a trailing newline, or NULL when out of memory.
+ */
+char *crioctl_json_format(const cJSON *json);
+
+/* Re-indents JSON text (Go's json.Indent with prefix "" and indent "  ") at
+ * nesting depth `depth`, appending to `f`.  The text must be valid JSON. */
+void crioctl_json_indent(FILE *f, const char *text, int depth);
+
+/* Prints a JSON tree (crioctl_json_format) and a newline to stdout.
+ * Returns 0 or -1 after printing an error. */
+int crioctl_print_json(crioctl_ctx *ctx, const cJSON *json);
+
+/*
+ * Converts a protobuf-c message to JSON as crictl's jsonpb marshaler does with
+ * EmitDefaults: lowerCamelCase names, every field (unset messages as null,
+ * empty lists as []), 64-bit integers as strings, enums by name, bytes in
+ * base64, maps as objects with sorted keys.  NULL when out of memory.
+ */
+cJSON *crioctl_pb_to_json(const ProtobufCMessage *msg);
+
+/* "runtime_api_version" -> "runtimeApiVersion" (malloc'd; NULL when out of memory). */
+char *crioctl_json_name(const char *proto_name);
+
+/* A table printed as crictl's Go tabwriter does (padchar ' ', no flags):
+ * each column but the last is as wide as its widest cell plus `padding`, and
+ * at least `minwidth`; the last column is not padded. */
+typedef struct crioctl_table crioctl_table;
+
+crioctl_table *crioctl_table_new(size_t minwidth, size_t padding);
+/* Adds a row of `n` cells (copied).  Returns 0 or -ENOMEM. */
+int crioctl_table_add(crioctl_table *t, size_t n, const char *const *cells);
+/* Writes the rows; returns 0 or -errno. */
+int crioctl_table_print(const crioctl_table *t, FILE *f);
+void crioctl_table_free(crioctl_table *t);
+
+/* Display width of a UTF-8 string (code points). */
+size_t crioctl_text_width(const char *s);
+
+#endif
