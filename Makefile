@@ -106,9 +106,13 @@ $(B)/libcrio.a: $(LIB_OBJS)
 	rm -f $@
 	ar rcs $@ $^
 
+PC_SUBST = sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' \
+	    -e 's|@VERSION@|$(VERSION)|g' -e 's|@PRIVATE_REQUIRES@|$(PKGS_LIB)|g' pkgconfig/libcrio.pc.in
+
+# The build tree's copy names the default prefix; `make install` writes one
+# for the prefix it installs to.
 $(B)/libcrio.pc: pkgconfig/libcrio.pc.in include/crio/version.h
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' \
-	    -e 's|@VERSION@|$(VERSION)|g' -e 's|@PRIVATE_REQUIRES@|$(PKGS_LIB)|g' $< > $@
+	$(PC_SUBST) > $@
 
 # The daemon and the client link the shared library, as users' programs do.
 $(B)/crio-server: $(SERVER_OBJS) $(PROTO_OBJ) $(B)/$(SOFILE)
@@ -151,7 +155,7 @@ check-abi: $(B)/$(SOFILE)
 	@sh tests/abi/check-exports.sh $(B)/$(SOFILE) lib/libcrio.map include/crio
 
 check-pkgconfig: lib
-	@B=$(B) CC=$(CC) MAKE=$(MAKE) sh tests/pkgconfig/check-pkgconfig.sh
+	@B=$(B) CC=$(CC) MAKE=$(MAKE) SAN_FLAGS="$(SAN_FLAGS)" sh tests/pkgconfig/check-pkgconfig.sh
 
 check-integration: all
 	@B=$(B) $(PY) tests/integration/run.py
@@ -174,7 +178,7 @@ install: lib $(B)/crio-server $(B)/crioctl
 	install -m 0644 $(B)/libcrio.a $(DESTDIR)$(LIBDIR)/libcrio.a
 	install -m 0644 $(PUBLIC_HEADERS) $(DESTDIR)$(INCLUDEDIR)/crio/
 	install -m 0644 include/crio.h $(DESTDIR)$(INCLUDEDIR)/crio.h
-	install -m 0644 $(B)/libcrio.pc $(DESTDIR)$(PKGCONFIGDIR)/libcrio.pc
+	$(PC_SUBST) > $(DESTDIR)$(PKGCONFIGDIR)/libcrio.pc && chmod 0644 $(DESTDIR)$(PKGCONFIGDIR)/libcrio.pc
 	install -m 0755 $(B)/crio-server $(DESTDIR)$(BINDIR)/crio-server
 	install -m 0755 $(B)/crioctl $(DESTDIR)$(BINDIR)/crioctl
 	-[ -z "$(DESTDIR)" ] && ldconfig || true

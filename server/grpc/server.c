@@ -55,6 +55,7 @@ struct call {
     bool stream_closed;         /* nghttp2 closed the stream */
     bool work_pending;          /* a handler still runs */
     bool rst_after_send;        /* reset the stream once the reply is out (client still sending) */
+    bool reply_sent;            /* the frame ending our side of the stream went out */
     bool timer_on;
     bool is_post, grpc_content, bad_encoding, too_big;
     bool has_timeout;
@@ -726,7 +727,12 @@ static int on_frame_send(nghttp2_session *session, const nghttp2_frame *frame, v
     if ((frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA) &&
         (frame->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
         struct call *call = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
-        if (call && call->rst_after_send && nghttp2_session_get_stream_remote_close(session, frame->hd.stream_id) == 0)
+        if (call)
+            call->reply_sent = true;
+        /* The reply is out but the client still sends (oversized body, or a
+         * request cut short by shutdown): end the stream. */
+        if (call && (call->rst_after_send || call->srv->shutting_down) &&
+            nghttp2_session_get_stream_remote_close(session, frame->hd.stream_id) == 0)
             nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_NO_ERROR);
     }
     return 0;
@@ -1158,9 +1164,14 @@ void grpc_server_shutdown(grpc_server *srv, void (*done)(grpc_server *, void *),
      * goes out once a connection has no call left (close_when_idle). */
     for (struct conn *c = srv->conns; c; c = c->next) {
         nghttp2_submit_shutdown_notice(c->session);
-        for (struct call *call = c->calls; call; call = call->next)
+        for (struct call *call = c->calls; call; call = call->next) {
             if (call->writer)
                 writer_cancel(call->writer);
+            if (call->state == CALL_READING) /* a request still arriving will not be served */
+                respond_trailers_only(call, GRPC_UNAVAILABLE, "server is shutting down");
+            else if (call->reply_sent && !call->stream_closed)
+                nghttp2_submit_rst_stream(c->session, NGHTTP2_FLAG_NONE, call->stream_id, NGHTTP2_NO_ERROR);
+        }
         conn_flush(c);
     }
     shutdown_check(srv);

@@ -12,7 +12,8 @@ $MAKE -s install DESTDIR="$tmp/dest" PREFIX="$prefix" B="$B" >/dev/null
 pcdir="$tmp/dest$prefix/lib/pkgconfig"
 # The .pc names the final prefix; point pkg-config at the staged tree.
 flags=$(PKG_CONFIG_PATH="$pcdir" PKG_CONFIG_SYSROOT_DIR="$tmp/dest" pkg-config --cflags --libs libcrio)
-"$CC" -std=c99 -Wall -Wextra -Werror examples/version.c $flags -o "$tmp/crio-version"
+# Under SANITIZE=1 the library needs the sanitizer runtime in the program too.
+"$CC" -std=c99 -Wall -Wextra -Werror ${SAN_FLAGS:-} examples/version.c $flags -o "$tmp/crio-version"
 out=$(LD_LIBRARY_PATH="$tmp/dest$prefix/lib" "$tmp/crio-version" "$tmp/root")
 fail=0
 echo "$out" | grep -qx "RuntimeName: libcrio" || fail=1
