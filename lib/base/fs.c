@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,10 +76,18 @@ int crio_fs_remove_temporaries(const char *dir)
 
 int crio_fs_read_file(char **out, size_t *len, const char *path, size_t max)
 {
-    _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+    _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     if (fd < 0)
         return crio_error_sys(errno, "open %s", path);
-    size_t cap = 4096, used = 0;
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        return crio_error_sys(errno, "stat %s", path);
+    if (S_ISDIR(st.st_mode))
+        return crio_error_set(CRIO_EINVAL, "%s: is a directory", path);
+    if (S_ISREG(st.st_mode) && (uintmax_t)st.st_size > max)
+        return crio_error_set(CRIO_ENOMEM, "read %s: larger than %zu bytes", path, max);
+    /* Regular files are read in one allocation; pipes and devices grow. */
+    size_t cap = S_ISREG(st.st_mode) ? (size_t)st.st_size + 2 : 4096, used = 0;
     _cleanup_free_ char *buf = malloc(cap);
     if (!buf)
         return crio_error_oom();

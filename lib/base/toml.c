@@ -25,6 +25,7 @@
 
 #include "base/cleanup.h"
 #include "base/error.h"
+#include "base/fs.h"
 
 #define TOML_MAX_DEPTH 64                 /* tables and arrays below the root */
 #define TOML_MAX_FILE (4u * 1024 * 1024)  /* crio_toml_parse_file */
@@ -1205,44 +1206,13 @@ static int too_large(const char *path)
 int crio_toml_parse_file(crio_toml **out, const char *path)
 {
     *out = NULL;
-    _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0)
-        return crio_error_sys(errno, "open %s", path);
-    struct stat st;
-    if (fstat(fd, &st) < 0)
-        return crio_error_sys(errno, "stat %s", path);
-    if (S_ISDIR(st.st_mode))
-        return crio_error_set(CRIO_EINVAL, "%s: is a directory", path);
-    if (S_ISREG(st.st_mode) && st.st_size > (off_t)TOML_MAX_FILE)
+    _cleanup_free_ char *data = NULL;
+    size_t len = 0;
+    int e = crio_fs_read_file(&data, &len, path, TOML_MAX_FILE);
+    if (e == CRIO_ENOMEM && crio_error_errno(crio_error_last()) == 0)
         return too_large(path);
-
-    size_t cap = S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : 65536, len = 0;
-    _cleanup_free_ char *data = malloc(cap);
-    if (!data)
-        return crio_error_oom();
-    for (;;) {
-        if (len == cap) {
-            if (cap > TOML_MAX_FILE)
-                return too_large(path);
-            size_t ncap = cap * 2 > TOML_MAX_FILE + 1 ? TOML_MAX_FILE + 1 : cap * 2;
-            char *nd = realloc(data, ncap);
-            if (!nd)
-                return crio_error_oom();
-            data = nd;
-            cap = ncap;
-        }
-        ssize_t n = read(fd, data + len, cap - len);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return crio_error_sys(errno, "read %s", path);
-        }
-        if (n == 0)
-            break;
-        len += (size_t)n;
-    }
-    if (len > TOML_MAX_FILE)
-        return too_large(path);
+    if (e < 0)
+        return e;
     return crio_toml_parse(out, data, len, path);
 }
 
