@@ -26,7 +26,7 @@ SOFILE := libcrio.so.$(VERSION)
 
 PKGS_LIB := libcjson
 PKGS_SERVER := libuv libnghttp2 libprotobuf-c libcjson
-PKGS_CLI := libcurl libprotobuf-c libcjson
+PKGS_CLI := libnghttp2 libprotobuf-c libcjson
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS_LIB) $(PKGS_SERVER) $(PKGS_CLI) 2>/dev/null)
 
 OPT ?= -O2

@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <nghttp2/nghttp2.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -83,11 +84,16 @@ static uint64_t mono_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static void worker_error(struct worker *w, const char *fmt, const char *detail, long a)
+static void worker_error(struct worker *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void worker_error(struct worker *w, const char *fmt, ...)
 {
     w->errors++;
-    if (!w->first_error[0])
-        snprintf(w->first_error, sizeof w->first_error, fmt, detail, a);
+    if (!w->first_error[0]) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(w->first_error, sizeof w->first_error, fmt, ap);
+        va_end(ap);
+    }
 }
 
 /* ---- minimal protobuf check: field 2 (runtime_name) == "libcrio" ---- */
@@ -215,12 +221,14 @@ static int on_stream_close(nghttp2_session *session, int32_t stream_id, uint32_t
     if (error_code != NGHTTP2_NO_ERROR)
         worker_error(w, "stream reset: %s (%ld)", nghttp2_http2_strerror(error_code), (long)error_code);
     else if (s->http_status != 200)
-        worker_error(w, "%s HTTP status %ld", "", (long)s->http_status);
+        worker_error(w, "HTTP status %d", s->http_status);
+    else if (s->grpc_status < 0)
+        worker_error(w, "no grpc-status in the reply");
     else if (s->grpc_status != 0)
-        worker_error(w, "%s grpc-status %ld", s->grpc_status < 0 ? "missing" : "", (long)s->grpc_status);
+        worker_error(w, "grpc-status %d", s->grpc_status);
     else if (s->body_overflow || !version_reply_ok(s->body, s->body_len))
-        worker_error(w, "%s reply body (%ld bytes) is not a VersionResponse from libcrio",
-                     s->body_overflow ? "oversized" : "", (long)s->body_len);
+        worker_error(w, "reply body (%zu bytes%s) is not a VersionResponse from libcrio", s->body_len,
+                     s->body_overflow ? ", more dropped" : "");
     else if (w->measuring && w->n_lat < n_calls)
         w->lat_ns[w->n_lat++] = end - s->start_ns;
     s->busy = false;
@@ -307,7 +315,7 @@ static int flush(struct worker *w)
                 cap *= 2;
             uint8_t *nb = realloc(w->wbuf, cap);
             if (!nb) {
-                worker_error(w, "%s out of memory (%ld)", "", 0);
+                worker_error(w, "out of memory");
                 return -1;
             }
             w->wbuf = nb;
@@ -422,6 +430,8 @@ static void *worker_main(void *arg)
         nghttp2_session_del(w->session);
     if (w->fd >= 0)
         close(w->fd);
+    free(w->wbuf);
+    w->wbuf = NULL;
     return NULL;
 }
 
@@ -531,5 +541,13 @@ int main(int argc, char **argv)
            (unsigned long long)PCT(100), secs > 0 ? (double)total / secs : 0.0, errors);
 #undef PCT
     fflush(stdout);
+    for (int i = 0; i < n_conns; i++) {
+        free(ws[i].slots);
+        free(ws[i].lat_ns);
+    }
+    free(all);
+    free(ws);
+    free(tids);
+    pthread_barrier_destroy(&start_barrier);
     return errors || total != (long)n_conns * n_calls ? 1 : 0;
 }

@@ -12,10 +12,11 @@
 #
 # Knobs (environment): BENCH_SCALE=N divides the call counts (quick runs),
 # BENCH_THREADS sets [crio.api] thread_pool_size (default: the server's own).
+# BENCH_SERVER runs another crio-server binary (to compare builds).
 set -u
 
 B=${B:-build}
-SERVER=$B/crio-server
+SERVER=${BENCH_SERVER:-$B/crio-server}
 CLIENT=$B/bench/grpc_version
 SCALE=${BENCH_SCALE:-1}
 
@@ -77,7 +78,8 @@ RSS_IDLE=$(rss_kib "$PID")
 
 echo "== crio-server $("$SERVER" --version 2>/dev/null | sed 's/^crio-server version //')," \
      "$(nproc) CPUs ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo))"
-echo "   client and server share these CPUs: on 2 cores they compete, so figures are pessimistic"
+echo "   client and server share these CPUs and compete for them; load average before the run:" \
+     "$(cut -d' ' -f1-3 /proc/loadavg) (anything else running skews the figures)"
 
 FAIL=0
 run() {   # label connections calls inflight

@@ -1,6 +1,9 @@
 /*
  * A small gRPC client: unary and server-streaming calls over HTTP/2 on a unix
- * socket, built on libcurl (HTTP/2 with prior knowledge).
+ * socket, built on nghttp2's client session over a blocking, poll-driven
+ * socket.  Not on libcurl: Debian 12's 7.88 fails the second request on a
+ * reused prior-knowledge connection (curl #10634), and drops the rest of a
+ * response when the server sends a graceful GOAWAY during the call.
  *
  * It knows nothing about protobuf or the command line: requests and responses
  * are serialized messages, so crioctl, the unit tests and the benchmarks share
@@ -41,9 +44,12 @@ enum {
  * RESOURCE_EXHAUSTED). */
 #define CRIO_GRPC_MAX_MESSAGE ((size_t)64 * 1024 * 1024)
 
-/* One HTTP/2 connection, reused across calls (except on libcurl 7.88.x,
- * whose reuse of prior-knowledge connections is broken: there each call
- * opens a fresh connection; see crio_grpc_client_new). */
+/*
+ * One HTTP/2 connection, opened by the first call and reused by the next
+ * ones.  A call starts on a new connection when the server has closed the
+ * previous one or sent GOAWAY; streams the GOAWAY still covers run to
+ * completion.  A call that was sent is never retried.
+ */
 typedef struct crio_grpc_client crio_grpc_client;
 
 /*
@@ -51,11 +57,10 @@ typedef struct crio_grpc_client crio_grpc_client;
  * "unix:/path" or "/path" (see crio_grpc_endpoint_path).  Nothing is connected
  * until the first call.
  * Returns 0, -EINVAL for an endpoint that is not a unix socket path,
- * -ENAMETOOLONG for a path too long for a unix socket, -ENOMEM, or -EIO when
- * libcurl cannot be initialized.
+ * -ENAMETOOLONG for a path too long for a unix socket, or -ENOMEM.
  *
- * Setting CRIO_GRPC_CURL_VERBOSE in the environment makes libcurl trace the
- * HTTP/2 exchange to stderr (for debugging).
+ * Setting CRIO_GRPC_TRACE in the environment logs every HTTP/2 frame sent
+ * and received to stderr (for debugging).
  */
 int crio_grpc_client_new(crio_grpc_client **out, const char *socket_path);
 

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <malloc.h>
 #include <nghttp2/nghttp2.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -873,6 +874,11 @@ static void conn_closed(uv_handle_t *h)
     grpc_server *srv = c->srv;
     free(c);
     srv->handles_open--;
+#ifdef __GLIBC__
+    /* Idle again: give the heap that served a burst of calls back to the OS. */
+    if (!srv->conns && srv->active_calls == 0)
+        malloc_trim(0);
+#endif
     shutdown_check(srv);
 }
 
