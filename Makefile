@@ -194,7 +194,7 @@ clean:
 
 # Build and test dependencies (Debian 12).  Quick when all are installed.
 DEB_PKGS := build-essential pkg-config clang libclang-rt-14-dev \
-    protobuf-c-compiler libprotobuf-c-dev libuv1-dev libnghttp2-dev libcurl4-openssl-dev \
+    protobuf-c-compiler libprotobuf-c-dev libuv1-dev libnghttp2-dev \
     libssl-dev libcjson-dev libcriterion-dev \
     python3 python3-grpcio python3-protobuf protobuf-compiler procps
 deps:
