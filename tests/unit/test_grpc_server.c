@@ -426,3 +426,26 @@ Test(grpc_framing, prefix_roundtrip)
     cr_assert_eq(grpc_frame_header(p, 4, &comp, &len), -1);
     cr_assert_str_eq(grpc_code_name(GRPC_DEADLINE_EXCEEDED), "DEADLINE_EXCEEDED");
 }
+
+/* Bodies far larger than the HTTP/2 windows flow in both directions. */
+Test(grpc_server, large_messages_cross_flow_control_windows)
+{
+    start_server(0);
+    crio_grpc_client *c;
+    cr_assert_eq(crio_grpc_client_new(&c, S.sock), 0);
+    size_t n = 6 * 1024 * 1024;
+    char *big = malloc(n);
+    for (size_t i = 0; i < n; i++)
+        big[i] = (char)('a' + i % 26);
+    void *resp = NULL;
+    size_t len = 0;
+    crio_grpc_status st = { 0 };
+    cr_assert_eq(crio_grpc_call(c, "/test.Svc/Echo", big, n, &resp, &len, 20000, &st), 0);
+    cr_assert_eq(st.code, 0, "%d %s", st.code, st.message ? st.message : "");
+    cr_assert_eq(len, n);
+    cr_assert_eq(memcmp(resp, big, n), 0);
+    free(resp);
+    free(big);
+    crio_grpc_client_free(c);
+    stop_server();
+}
