@@ -7,13 +7,15 @@
 #include "api.pb-c.h"
 #include "cri/cri.h"
 
+/* on_loop: the handler answers from memory without blocking (grpc_method.on_loop). */
 static const struct {
     const char *path;
     grpc_unary_fn fn;
+    bool on_loop;
 } implemented[] = {
-    { "/runtime.v1.RuntimeService/Version", cri_version },
-    { "/runtime.v1.RuntimeService/Status", cri_status },
-    { "/runtime.v1.RuntimeService/RuntimeConfig", cri_runtime_config },
+    { "/runtime.v1.RuntimeService/Version", cri_version, true },
+    { "/runtime.v1.RuntimeService/Status", cri_status, false }, /* probes the filesystem */
+    { "/runtime.v1.RuntimeService/RuntimeConfig", cri_runtime_config, true },
 };
 
 int cri_grpc_code(int code)
@@ -110,9 +112,12 @@ int cri_methods_build(grpc_method **out, size_t *n)
             }
             m[k].path = path;
             m[k].unary = cri_unimplemented;
+            m[k].on_loop = true;
             for (size_t j = 0; j < sizeof implemented / sizeof implemented[0]; j++)
-                if (strcmp(implemented[j].path, path) == 0)
+                if (strcmp(implemented[j].path, path) == 0) {
                     m[k].unary = implemented[j].fn;
+                    m[k].on_loop = implemented[j].on_loop;
+                }
         }
     *out = m;
     *n = total;
