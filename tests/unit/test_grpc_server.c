@@ -67,11 +67,12 @@ static void h_forever(const grpc_method *m, const uint8_t *req, size_t len, grpc
 }
 
 static const grpc_method methods[] = {
-    { "/test.Svc/Echo", h_echo, NULL, NULL },
-    { "/test.Svc/Slow", h_slow, NULL, NULL },
-    { "/test.Svc/Fail", h_fail, NULL, NULL },
-    { "/test.Svc/Stream", NULL, h_stream, NULL },
-    { "/test.Svc/Forever", NULL, h_forever, NULL },
+    { .path = "/test.Svc/Echo", .unary = h_echo },
+    { .path = "/test.Svc/Quick", .unary = h_echo, .on_loop = true },
+    { .path = "/test.Svc/Slow", .unary = h_slow },
+    { .path = "/test.Svc/Fail", .unary = h_fail },
+    { .path = "/test.Svc/Stream", .stream = h_stream },
+    { .path = "/test.Svc/Forever", .stream = h_forever },
 };
 
 static struct {
@@ -212,6 +213,12 @@ Test(grpc_server, slow_call_does_not_delay_another)
     cr_assert_eq(st.code, 0, "echo: %s", st.message ? st.message : "");
     cr_assert_str_eq(out, "hello");
     cr_assert_eq(atomic_load(&slow_finished), 0, "echo answered while slow still ran");
+    free(out);
+    /* So does a handler that runs on the loop thread. */
+    cr_assert_eq(call(b, "/test.Svc/Quick", "quick", &out, 5000, &st), 0);
+    cr_assert_eq(st.code, 0);
+    cr_assert_str_eq(out, "quick");
+    cr_assert_eq(atomic_load(&slow_finished), 0);
     free(out);
     sem_post(&release_slow);
     pthread_join(t, NULL);
