@@ -24,7 +24,7 @@ VERSION := $(VERSION_MAJOR).$(VERSION_MINOR).$(VERSION_PATCH)
 SONAME := libcrio.so.$(VERSION_MAJOR)
 SOFILE := libcrio.so.$(VERSION)
 
-PKGS_LIB := libcjson
+PKGS_LIB := libcjson libarchive zlib libzstd libcrypto libcurl
 PKGS_SERVER := libuv libnghttp2 libprotobuf-c libcjson
 PKGS_CLI := libnghttp2 libprotobuf-c libcjson
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS_LIB) $(PKGS_SERVER) $(PKGS_CLI) 2>/dev/null)
@@ -98,7 +98,7 @@ $(PROTO_OBJ): $(PROTO_C) $(B)/.flags
 
 $(B)/$(SOFILE): $(LIB_OBJS) lib/libcrio.map
 	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=lib/libcrio.map -Wl,--no-undefined \
-	    -o $@ $(LIB_OBJS) $(LDFLAGS_ALL) $(LIB_LIBS)
+	    -o $@ $(LIB_OBJS) $(LDFLAGS_ALL) -Wl,--as-needed $(LIB_LIBS)
 	ln -sf $(SOFILE) $(B)/$(SONAME)
 	ln -sf $(SONAME) $(B)/libcrio.so
 
@@ -201,6 +201,8 @@ clean:
 DEB_PKGS := build-essential pkg-config clang libclang-rt-14-dev \
     protobuf-c-compiler libprotobuf-c-dev libuv1-dev libnghttp2-dev \
     libcjson-dev libcriterion-dev runc \
+    libarchive-dev zlib1g-dev libzstd-dev libssl-dev libcurl4-openssl-dev \
+    docker-registry skopeo zstd apache2-utils busybox-static python3-cryptography python3-jwt \
     python3 python3-grpcio python3-protobuf protobuf-compiler procps
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed$$' || echo $$p; done); \
