@@ -143,3 +143,38 @@ int crio_fs_mkdir_p(const char *path, mode_t mode)
         return crio_error_set(CRIO_EEXISTS, "create directory %s: exists and is not a directory", path);
     return 0;
 }
+
+static int remove_children(int fd, const char *what)
+{
+    DIR *d = fdopendir(fd);
+    if (!d) {
+        close(fd);
+        return crio_error_sys(errno, "remove %s", what);
+    }
+    int rc = 0;
+    struct dirent *e;
+    while (rc == 0 && (e = readdir(d))) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        rc = crio_fs_remove_tree(dirfd(d), e->d_name);
+    }
+    closedir(d);
+    return rc;
+}
+
+int crio_fs_remove_tree(int dirfd, const char *name)
+{
+    if (unlinkat(dirfd, name, 0) == 0 || errno == ENOENT)
+        return 0;
+    if (errno != EISDIR && errno != EPERM)
+        return crio_error_sys(errno, "remove %s", name);
+    int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT ? 0 : crio_error_sys(errno, "remove %s", name);
+    int rc = remove_children(fd, name);
+    if (rc < 0)
+        return rc;
+    if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+        return crio_error_sys(errno, "remove directory %s", name);
+    return 0;
+}

@@ -24,6 +24,13 @@ int crio_fs_remove_temporaries(const char *dir);
  */
 int crio_fs_read_file(char **out, size_t *len, const char *path, size_t max);
 
+/*
+ * Removes `name` under directory `dirfd` (AT_FDCWD for a path) and, for a
+ * directory, everything below it, never following symlinks.  A missing
+ * entry is not an error.
+ */
+int crio_fs_remove_tree(int dirfd, const char *name);
+
 /* mkdir -p with `mode` for the directories it creates. */
 int crio_fs_mkdir_p(const char *path, mode_t mode);
 

@@ -1,0 +1,480 @@
+/* Blobs, layers and image records under the root (see store.h for the layout). */
+#include "storage/store.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/cleanup.h"
+#include "base/error.h"
+#include "base/fs.h"
+#include "base/json.h"
+#include "base/log.h"
+
+#define RECORD_MAX (4 * 1024 * 1024)
+
+struct claim {
+    struct claim *next;
+    char *key;
+};
+
+struct crio_store {
+    char *root;
+    int blobs_fd, layers_fd, images_fd, tmp_fd;
+    pthread_mutex_t mu;         /* records */
+    pthread_mutex_t claims_mu;
+    pthread_cond_t claims_cv;
+    struct claim *claims;
+};
+
+static bool valid_digest(const char *d)
+{
+    if (!d || strncmp(d, "sha256:", 7) != 0 || strlen(d) != 71)
+        return false;
+    for (const char *p = d + 7; *p; p++)
+        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+            return false;
+    return true;
+}
+
+static int open_dir(int *fd, const char *root, const char *sub)
+{
+    _cleanup_free_ char *path = NULL;
+    if (asprintf(&path, "%s/%s", root, sub) < 0)
+        return crio_error_oom();
+    int e = crio_fs_mkdir_p(path, 0700);
+    if (e < 0)
+        return e;
+    *fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    return *fd < 0 ? crio_error_sys(errno, "open %s", path) : 0;
+}
+
+void crio_store_close(crio_store *s)
+{
+    if (!s)
+        return;
+    int fds[] = { s->blobs_fd, s->layers_fd, s->images_fd, s->tmp_fd };
+    for (size_t i = 0; i < CRIO_ARRAY_SIZE(fds); i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+    while (s->claims) {
+        struct claim *c = s->claims;
+        s->claims = c->next;
+        free(c->key);
+        free(c);
+    }
+    pthread_mutex_destroy(&s->mu);
+    pthread_mutex_destroy(&s->claims_mu);
+    pthread_cond_destroy(&s->claims_cv);
+    free(s->root);
+    free(s);
+}
+DEFINE_TRIVIAL_CLEANUP_FUNC(crio_store, crio_store_close)
+
+/* Removes what interrupted work left: all of ROOT/tmp, and .tmp-* in layers and images. */
+static int remove_leftovers(crio_store *s)
+{
+    int removed = 0, dirs[] = { s->tmp_fd, s->layers_fd, s->images_fd };
+    for (size_t i = 0; i < CRIO_ARRAY_SIZE(dirs); i++) {
+        int fd = dup(dirs[i]);
+        if (fd < 0)
+            return crio_error_sys(errno, "scan store");
+        DIR *d = fdopendir(fd);
+        if (!d) {
+            close(fd);
+            return crio_error_sys(errno, "scan store");
+        }
+        struct dirent *e;
+        while ((e = readdir(d))) {
+            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+                continue;
+            if (dirs[i] != s->tmp_fd && strncmp(e->d_name, ".tmp-", 5) != 0)
+                continue;
+            if (crio_fs_remove_tree(dirs[i], e->d_name) == 0)
+                removed++;
+        }
+        rewinddir(d);
+        closedir(d);
+    }
+    if (removed)
+        crio_log_info("store %s: removed %d leftovers of interrupted work", s->root, removed);
+    return 0;
+}
+
+int crio_store_open(crio_store **out, const char *root)
+{
+    _cleanup_(crio_store_closep) crio_store *s = calloc(1, sizeof *s);
+    if (!s)
+        return crio_error_oom();
+    s->blobs_fd = s->layers_fd = s->images_fd = s->tmp_fd = -1;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_mutex_init(&s->claims_mu, NULL);
+    pthread_cond_init(&s->claims_cv, NULL);
+    if (!(s->root = strdup(root)))
+        return crio_error_oom();
+    int e;
+    if ((e = open_dir(&s->blobs_fd, root, "blobs/sha256")) < 0 || (e = open_dir(&s->layers_fd, root, "layers")) < 0 ||
+        (e = open_dir(&s->images_fd, root, "images")) < 0 || (e = open_dir(&s->tmp_fd, root, "tmp")) < 0)
+        return crio_error_wrap(e, "open store %s", root);
+    if ((e = remove_leftovers(s)) < 0)
+        return e;
+    *out = TAKE_PTR(s);
+    return 0;
+}
+
+const char *crio_store_root(const crio_store *s)
+{
+    return s->root;
+}
+
+/* ---- blobs ---- */
+
+int crio_store_blob_path(char **out, const crio_store *s, const char *digest)
+{
+    if (!valid_digest(digest))
+        return crio_error_set(CRIO_EINVAL, "invalid digest \"%s\"", digest ? digest : "");
+    return asprintf(out, "%s/blobs/sha256/%s", s->root, digest + 7) < 0 ? crio_error_oom() : 0;
+}
+
+bool crio_store_blob_exists(const crio_store *s, const char *digest)
+{
+    return valid_digest(digest) && faccessat(s->blobs_fd, digest + 7, F_OK, 0) == 0;
+}
+
+int crio_store_tmp_file(const crio_store *s, int *fd, char **path)
+{
+    _cleanup_free_ char *p = NULL;
+    if (asprintf(&p, "%s/tmp/download-XXXXXX", s->root) < 0)
+        return crio_error_oom();
+    int f = mkostemp(p, O_CLOEXEC);
+    if (f < 0)
+        return crio_error_sys(errno, "create %s", p);
+    *fd = f;
+    *path = TAKE_PTR(p);
+    return 0;
+}
+
+int crio_store_blob_commit(crio_store *s, const char *tmp_path, const char *digest)
+{
+    if (!valid_digest(digest))
+        return crio_error_set(CRIO_EINVAL, "invalid digest \"%s\"", digest);
+    _cleanup_close_ int fd = open(tmp_path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fsync(fd) < 0)
+        return crio_error_sys(errno, "sync %s", tmp_path);
+    if (renameat(AT_FDCWD, tmp_path, s->blobs_fd, digest + 7) < 0)
+        return crio_error_sys(errno, "store blob %s", digest);
+    fsync(s->blobs_fd);
+    return 0;
+}
+
+int crio_store_blob_read(const crio_store *s, const char *digest, char **data, size_t *len, size_t max)
+{
+    _cleanup_free_ char *path = NULL;
+    int e = crio_store_blob_path(&path, s, digest);
+    return e < 0 ? e : crio_fs_read_file(data, len, path, max);
+}
+
+int crio_store_blob_remove(crio_store *s, const char *digest)
+{
+    if (!valid_digest(digest))
+        return crio_error_set(CRIO_EINVAL, "invalid digest \"%s\"", digest);
+    if (unlinkat(s->blobs_fd, digest + 7, 0) < 0 && errno != ENOENT)
+        return crio_error_sys(errno, "remove blob %s", digest);
+    return 0;
+}
+
+/* ---- layers ---- */
+
+void crio_chain_id(char out[72], const char *parent_chain, const char *diff_id)
+{
+    if (!parent_chain || !*parent_chain) {
+        snprintf(out, 72, "%s", diff_id);
+        return;
+    }
+    unsigned char md[32];
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+    EVP_DigestUpdate(ctx, parent_chain, strlen(parent_chain));
+    EVP_DigestUpdate(ctx, " ", 1);
+    EVP_DigestUpdate(ctx, diff_id, strlen(diff_id));
+    EVP_DigestFinal_ex(ctx, md, NULL);
+    EVP_MD_CTX_free(ctx);
+    static const char hex[] = "0123456789abcdef";
+    memcpy(out, "sha256:", 7);
+    for (int i = 0; i < 32; i++) {
+        out[7 + 2 * i] = hex[md[i] >> 4];
+        out[8 + 2 * i] = hex[md[i] & 15];
+    }
+    out[71] = '\0';
+}
+
+bool crio_store_layer_exists(const crio_store *s, const char *chain_id)
+{
+    char p[80];
+    if (!valid_digest(chain_id))
+        return false;
+    snprintf(p, sizeof p, "%s/layer.json", chain_id + 7);
+    return faccessat(s->layers_fd, p, F_OK, 0) == 0;
+}
+
+int crio_store_layer_dir(char **out, const crio_store *s, const char *chain_id)
+{
+    if (!valid_digest(chain_id))
+        return crio_error_set(CRIO_EINVAL, "invalid chain id \"%s\"", chain_id ? chain_id : "");
+    return asprintf(out, "%s/layers/%s/diff", s->root, chain_id + 7) < 0 ? crio_error_oom() : 0;
+}
+
+int crio_store_layer_tmp(const crio_store *s, char **dir)
+{
+    _cleanup_free_ char *p = NULL, *diff = NULL;
+    if (asprintf(&p, "%s/layers/.tmp-XXXXXX", s->root) < 0)
+        return crio_error_oom();
+    if (!mkdtemp(p))
+        return crio_error_sys(errno, "create %s", p);
+    if (asprintf(&diff, "%s/diff", p) < 0)
+        return crio_error_oom();
+    if (mkdir(diff, 0755) < 0)
+        return crio_error_sys(errno, "create %s", diff);
+    *dir = TAKE_PTR(p);
+    return 0;
+}
+
+int crio_store_layer_commit(crio_store *s, const char *tmp_dir, const char *chain_id, const char *diff_id,
+                            const char *parent_chain, uint64_t size)
+{
+    if (!valid_digest(chain_id) || !valid_digest(diff_id))
+        return crio_error_set(CRIO_EINVAL, "invalid layer ids %s / %s", chain_id, diff_id);
+    _cleanup_json_ cJSON *meta = cJSON_CreateObject();
+    if (!meta || !crio_json_add_string(meta, "chain_id", chain_id) || !crio_json_add_string(meta, "diff_id", diff_id) ||
+        !crio_json_add_string(meta, "parent", parent_chain ? parent_chain : "") ||
+        !cJSON_AddNumberToObject(meta, "size", (double)size))
+        return crio_error_oom();
+    _cleanup_free_ char *mpath = NULL;
+    if (asprintf(&mpath, "%s/layer.json", tmp_dir) < 0)
+        return crio_error_oom();
+    int e = crio_json_write_file(mpath, meta, 0600);
+    if (e < 0)
+        return e;
+    _cleanup_close_ int dfd = open(tmp_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0)
+        syncfs(dfd); /* the unpacked files reach the disk before the layer is published */
+    if (renameat(AT_FDCWD, tmp_dir, s->layers_fd, chain_id + 7) < 0) {
+        int err = errno;
+        if ((err == EEXIST || err == ENOTEMPTY) && crio_store_layer_exists(s, chain_id)) {
+            crio_fs_remove_tree(AT_FDCWD, tmp_dir);
+            return 0;
+        }
+        return crio_error_sys(err, "publish layer %s", chain_id);
+    }
+    fsync(s->layers_fd);
+    return 0;
+}
+
+/* ---- images ---- */
+
+static int record_name(char out[80], const char *id)
+{
+    size_t n = id ? strlen(id) : 0;
+    if (n != 64 || strspn(id, "0123456789abcdef") != 64)
+        return crio_error_set(CRIO_EINVAL, "invalid image id \"%s\"", id ? id : "");
+    snprintf(out, 80, "%s.json", id);
+    return 0;
+}
+
+int crio_store_image_put(crio_store *s, const cJSON *record)
+{
+    char name[80];
+    int e = record_name(name, crio_json_string(record, "id"));
+    if (e < 0)
+        return e;
+    _cleanup_free_ char *path = NULL;
+    if (asprintf(&path, "%s/images/%s", s->root, name) < 0)
+        return crio_error_oom();
+    return crio_json_write_file(path, record, 0600);
+}
+
+int crio_store_image_get(const crio_store *s, const char *id, cJSON **out)
+{
+    char name[80];
+    int e = record_name(name, id);
+    if (e < 0)
+        return e;
+    _cleanup_free_ char *path = NULL;
+    if (asprintf(&path, "%s/images/%s", s->root, name) < 0)
+        return crio_error_oom();
+    e = crio_json_read_file(out, path, RECORD_MAX);
+    if (e == CRIO_ENOTFOUND)
+        return crio_error_set(CRIO_ENOTFOUND, "image %s not found", id);
+    return e;
+}
+
+int crio_store_image_list(const crio_store *s, cJSON **out)
+{
+    _cleanup_json_ cJSON *arr = cJSON_CreateArray();
+    int fd = dup(s->images_fd);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!arr || !d) {
+        if (fd >= 0 && !d)
+            close(fd);
+        return arr ? crio_error_sys(errno, "list images") : crio_error_oom();
+    }
+    rewinddir(d);
+    struct dirent *e;
+    int rc = 0;
+    while (rc == 0 && (e = readdir(d))) {
+        size_t n = strlen(e->d_name);
+        if (n != 69 || strcmp(e->d_name + 64, ".json") != 0)
+            continue;
+        char id[65];
+        memcpy(id, e->d_name, 64);
+        id[64] = '\0';
+        cJSON *rec = NULL;
+        int r = crio_store_image_get(s, id, &rec);
+        if (r == CRIO_ENOTFOUND) /* removed meanwhile */
+            continue;
+        if (r < 0) {
+            crio_log_warn("store %s: skipping unreadable image record %s: %s", s->root, e->d_name,
+                          crio_error_message(crio_error_last()));
+            continue;
+        }
+        cJSON_AddItemToArray(arr, rec);
+    }
+    closedir(d);
+    *out = TAKE_PTR(arr);
+    return rc;
+}
+
+int crio_store_image_delete(crio_store *s, const char *id)
+{
+    char name[80];
+    int e = record_name(name, id);
+    if (e < 0)
+        return e;
+    if (unlinkat(s->images_fd, name, 0) < 0)
+        return errno == ENOENT ? crio_error_set(CRIO_ENOTFOUND, "image %s not found", id)
+                               : crio_error_sys(errno, "remove image record %s", id);
+    fsync(s->images_fd);
+    return 0;
+}
+
+static bool json_array_has(const cJSON *arr, const char *s)
+{
+    const cJSON *it;
+    cJSON_ArrayForEach(it, arr)
+        if (cJSON_IsString(it) && strcmp(it->valuestring, s) == 0)
+            return true;
+    return false;
+}
+
+int crio_store_layers_gc(crio_store *s)
+{
+    _cleanup_json_ cJSON *images = NULL;
+    int e = crio_store_image_list(s, &images);
+    if (e < 0)
+        return e;
+    _cleanup_json_ cJSON *keep = cJSON_CreateArray();
+    _cleanup_json_ cJSON *keep_blobs = cJSON_CreateArray();
+    if (!keep || !keep_blobs)
+        return crio_error_oom();
+    const cJSON *img;
+    cJSON_ArrayForEach(img, images) {
+        const cJSON *it;
+        cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(img, "layers"))
+            if (cJSON_IsString(it))
+                cJSON_AddItemToArray(keep, cJSON_CreateString(it->valuestring + 7));
+        static const char *const blob_keys[] = { "config_digest", "manifest_digest", "index_digest" };
+        for (size_t k = 0; k < CRIO_ARRAY_SIZE(blob_keys); k++) {
+            const char *d = crio_json_string(img, blob_keys[k]);
+            if (d && strlen(d) > 7)
+                cJSON_AddItemToArray(keep_blobs, cJSON_CreateString(d + 7));
+        }
+    }
+    int removed = 0;
+    struct { int fd; cJSON *keep; } dirs[] = { { s->layers_fd, keep }, { s->blobs_fd, keep_blobs } };
+    for (size_t i = 0; i < CRIO_ARRAY_SIZE(dirs); i++) {
+        int fd = dup(dirs[i].fd);
+        DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+        if (!d) {
+            if (fd >= 0)
+                close(fd);
+            return crio_error_sys(errno, "scan store");
+        }
+        rewinddir(d);
+        struct dirent *de;
+        while ((de = readdir(d))) {
+            if (de->d_name[0] == '.' || json_array_has(dirs[i].keep, de->d_name))
+                continue;
+            /* A blob or layer being pulled right now is claimed: leave it. */
+            char key[300];
+            snprintf(key, sizeof key, "sha256:%s", de->d_name);
+            pthread_mutex_lock(&s->claims_mu);
+            bool busy = false;
+            for (struct claim *c = s->claims; c; c = c->next)
+                busy |= strcmp(c->key, key) == 0;
+            pthread_mutex_unlock(&s->claims_mu);
+            if (busy)
+                continue;
+            if (crio_fs_remove_tree(dirs[i].fd, de->d_name) == 0)
+                removed++;
+        }
+        closedir(d);
+    }
+    return removed;
+}
+
+/* ---- claims ---- */
+
+int crio_store_claim(crio_store *s, const char *key)
+{
+    pthread_mutex_lock(&s->claims_mu);
+    for (;;) {
+        bool held = false;
+        for (struct claim *c = s->claims; c; c = c->next)
+            held |= strcmp(c->key, key) == 0;
+        if (!held)
+            break;
+        pthread_cond_wait(&s->claims_cv, &s->claims_mu);
+    }
+    struct claim *c = calloc(1, sizeof *c);
+    if (!c || !(c->key = strdup(key))) {
+        free(c);
+        pthread_mutex_unlock(&s->claims_mu);
+        return crio_error_oom();
+    }
+    c->next = s->claims;
+    s->claims = c;
+    pthread_mutex_unlock(&s->claims_mu);
+    return 1;
+}
+
+void crio_store_release(crio_store *s, const char *key)
+{
+    pthread_mutex_lock(&s->claims_mu);
+    for (struct claim **pp = &s->claims; *pp; pp = &(*pp)->next)
+        if (strcmp((*pp)->key, key) == 0) {
+            struct claim *c = *pp;
+            *pp = c->next;
+            free(c->key);
+            free(c);
+            break;
+        }
+    pthread_cond_broadcast(&s->claims_cv);
+    pthread_mutex_unlock(&s->claims_mu);
+}
+
+void crio_store_lock(crio_store *s)
+{
+    pthread_mutex_lock(&s->mu);
+}
+
+void crio_store_unlock(crio_store *s)
+{
+    pthread_mutex_unlock(&s->mu);
+}
