@@ -81,6 +81,8 @@ void crio_close(crio *c)
 {
     if (!c)
         return;
+    crio_store_close(c->store);
+    crio_registries_free(c->registries);
     if (c->lock_fd >= 0)
         close(c->lock_fd); /* releases the flock */
     crio_config_free(c->cfg);
@@ -113,6 +115,10 @@ int crio_open(crio **out, const crio_config *cfg)
         return crio_error_wrap(e, "open root");
     if ((e = lock_root(&c->lock_fd, c->root)) < 0)
         return e;
+    if ((e = crio_store_open(&c->store, c->root)) < 0)
+        return e;
+    if ((e = crio_registries_load(&c->registries, crio_config_str(cfg, "crio.image.registries_conf"))) < 0)
+        return e;
     crio_log_level lvl;
     if (crio_log_level_parse(&lvl, crio_config_str(cfg, "crio.runtime.log_level")) == 0)
         crio_log_set_level(lvl);
@@ -141,13 +147,21 @@ int crio_reload(crio *c, const crio_config *cfg)
                                   fixed[i], crio_config_str(c->cfg, fixed[i]),
                                   crio_config_str(cfg, fixed[i]));
     crio_config *copy;
-    if ((e = crio_config_copy(&copy, cfg)) < 0)
+    crio_registries *regs;
+    if ((e = crio_registries_load(&regs, crio_config_str(cfg, "crio.image.registries_conf"))) < 0)
+        return crio_error_wrap(e, "reload");
+    if ((e = crio_config_copy(&copy, cfg)) < 0) {
+        crio_registries_free(regs);
         return e;
+    }
     pthread_rwlock_wrlock(&c->config_lock);
     crio_config *old = c->cfg;
+    crio_registries *old_regs = c->registries;
     c->cfg = copy;
+    c->registries = regs;
     pthread_rwlock_unlock(&c->config_lock);
     crio_config_free(old);
+    crio_registries_free(old_regs);
     crio_log_info("configuration reloaded"); /* before a new level can hide it */
     crio_log_level lvl;
     if (crio_log_level_parse(&lvl, crio_config_str(cfg, "crio.runtime.log_level")) == 0)

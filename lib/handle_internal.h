@@ -5,9 +5,14 @@
 #include <crio/handle.h>
 #include <pthread.h>
 
+#include "config/registries.h"
+#include "storage/store.h"
+
 struct crio {
-    pthread_rwlock_t config_lock; /* guards cfg against crio_reload */
+    pthread_rwlock_t config_lock; /* guards cfg and registries against crio_reload */
     crio_config *cfg;
+    crio_registries *registries;  /* registries.conf */
+    crio_store *store;
     char *root;
     char *runroot;
     int lock_fd;

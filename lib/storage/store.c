@@ -224,6 +224,21 @@ bool crio_store_layer_exists(const crio_store *s, const char *chain_id)
     return faccessat(s->layers_fd, p, F_OK, 0) == 0;
 }
 
+int crio_store_layer_size(const crio_store *s, const char *chain_id, uint64_t *size)
+{
+    if (!valid_digest(chain_id))
+        return crio_error_set(CRIO_EINVAL, "invalid chain id \"%s\"", chain_id ? chain_id : "");
+    _cleanup_free_ char *path = NULL;
+    if (asprintf(&path, "%s/layers/%s/layer.json", s->root, chain_id + 7) < 0)
+        return crio_error_oom();
+    _cleanup_json_ cJSON *meta = NULL;
+    int e = crio_json_read_file(&meta, path, 65536);
+    if (e < 0)
+        return e;
+    *size = (uint64_t)crio_json_int(meta, "size", 0);
+    return 0;
+}
+
 int crio_store_layer_dir(char **out, const crio_store *s, const char *chain_id)
 {
     if (!valid_digest(chain_id))

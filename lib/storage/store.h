@@ -46,6 +46,8 @@ int crio_store_blob_remove(crio_store *s, const char *digest);
 /* The chain id of a layer: its diff_id for the first layer, else sha256("<parent chain> <diff_id>"). */
 void crio_chain_id(char out[72], const char *parent_chain, const char *diff_id);
 bool crio_store_layer_exists(const crio_store *s, const char *chain_id);
+/* The size recorded for a published layer. */
+int crio_store_layer_size(const crio_store *s, const char *chain_id, uint64_t *size);
 /* The layer's diff directory (malloc'd). */
 int crio_store_layer_dir(char **out, const crio_store *s, const char *chain_id);
 /* A fresh temporary directory for unpacking (ROOT/layers/.tmp-XXXXXX, with an empty diff/ inside). */
