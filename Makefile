@@ -69,7 +69,7 @@ BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(B)/bench/%)
 PY := /usr/bin/python3
 
 .PHONY: all lib check run demo bench fuzz install uninstall clean deps \
-        check-unit check-api check-headers check-abi check-pkgconfig check-integration
+        check-unit check-api check-headers check-abi check-pkgconfig check-fixtures check-integration
 
 all: lib $(B)/crio-server $(B)/crioctl
 
@@ -138,7 +138,7 @@ $(B)/bench/%: bench/%.c $(B)/.flags
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(LDFLAGS_ALL) $(shell pkg-config --libs libnghttp2) -lpthread
 
-CHECK_SUITES := check-abi check-headers check-unit check-api check-pkgconfig check-integration
+CHECK_SUITES := check-abi check-headers check-unit check-api check-pkgconfig check-fixtures check-integration
 
 # Runs every suite even when one fails, then prints one line adding them up.
 check: all
@@ -161,6 +161,10 @@ check-abi: $(B)/$(SOFILE)
 
 check-pkgconfig: lib
 	@B=$(B) CC=$(CC) MAKE=$(MAKE) SAN_FLAGS="$(SAN_FLAGS)" sh tests/pkgconfig/check-pkgconfig.sh
+
+# The test images and local registries (real docker-registry, skopeo, a token server).
+check-fixtures:
+	@B=$(B) $(PY) tests/fixtures/selftest.py
 
 check-integration: all
 	@B=$(B) $(PY) tests/integration/run.py
