@@ -134,9 +134,9 @@ $(B)/tests/api/%: tests/api/%.c $(B)/$(SOFILE) $(B)/.flags
 	$(CC) -std=gnu11 $(OPT) -g $(WARN) -Iinclude $(SAN_FLAGS) -o $@ $< -L$(B) -lcrio -Wl,-rpath,'$$ORIGIN/../..' \
 	    $(LDFLAGS_ALL) -lcriterion
 
-$(B)/bench/%: bench/%.c $(B)/.flags
+$(B)/bench/%: bench/%.c $(B)/libcrio.a $(B)/.flags
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -o $@ $< $(LDFLAGS_ALL) $(shell pkg-config --libs libnghttp2) -lpthread
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(B)/libcrio.a $(LDFLAGS_ALL) $(LIB_LIBS) $(shell pkg-config --libs libnghttp2) -lpthread
 
 CHECK_SUITES := check-abi check-headers check-unit check-api check-pkgconfig check-fixtures check-integration
 

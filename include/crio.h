@@ -14,5 +14,6 @@
 #include "crio/common.h"
 #include "crio/config.h"
 #include "crio/handle.h"
+#include "crio/image.h"
 
 #endif

@@ -44,5 +44,10 @@ ProtobufCMessage *cri_decode(const ProtobufCMessageDescriptor *desc, const uint8
 void cri_version(const grpc_method *m, const uint8_t *req, size_t len, grpc_reply *reply, void *ctx);
 void cri_status(const grpc_method *m, const uint8_t *req, size_t len, grpc_reply *reply, void *ctx);
 void cri_runtime_config(const grpc_method *m, const uint8_t *req, size_t len, grpc_reply *reply, void *ctx);
+void cri_pull_image(const grpc_method *m, const uint8_t *req, size_t len, grpc_reply *reply, void *ctx);
+void cri_list_images(const grpc_method *m, const uint8_t *req, size_t len, grpc_reply *reply, void *ctx);
+void cri_image_status(const grpc_method *m, const uint8_t *req, size_t len, grpc_reply *reply, void *ctx);
+void cri_remove_image(const grpc_method *m, const uint8_t *req, size_t len, grpc_reply *reply, void *ctx);
+void cri_image_fs_info(const grpc_method *m, const uint8_t *req, size_t len, grpc_reply *reply, void *ctx);
 
 #endif

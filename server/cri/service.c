@@ -16,6 +16,11 @@ static const struct {
     { "/runtime.v1.RuntimeService/Version", cri_version, true },
     { "/runtime.v1.RuntimeService/Status", cri_status, false }, /* probes the filesystem */
     { "/runtime.v1.RuntimeService/RuntimeConfig", cri_runtime_config, true },
+    { "/runtime.v1.ImageService/PullImage", cri_pull_image, false },
+    { "/runtime.v1.ImageService/ListImages", cri_list_images, false },
+    { "/runtime.v1.ImageService/ImageStatus", cri_image_status, false },
+    { "/runtime.v1.ImageService/RemoveImage", cri_remove_image, false },
+    { "/runtime.v1.ImageService/ImageFsInfo", cri_image_fs_info, false },
 };
 
 int cri_grpc_code(int code)

@@ -22,11 +22,11 @@ class UnimplementedTest(CrioTestCase):
         self.assertRpcError(lambda: call(ch, "RunPodSandbox", api.RunPodSandboxRequest()),
                             grpc.StatusCode.UNIMPLEMENTED, r"runtime\.v1\.RuntimeService/RunPodSandbox")
 
-    def test_pull_image(self):
+    def test_create_container(self):
         ch = self.srv.channel()
-        req = api.PullImageRequest(image=api.ImageSpec(image="busybox"))
-        err = self.assertRpcError(lambda: call(ch, "/runtime.v1.ImageService/PullImage", req),
-                                  grpc.StatusCode.UNIMPLEMENTED, r"runtime\.v1\.ImageService/PullImage")
+        req = api.CreateContainerRequest(pod_sandbox_id="x")
+        err = self.assertRpcError(lambda: call(ch, "CreateContainer", req),
+                                  grpc.StatusCode.UNIMPLEMENTED, r"runtime\.v1\.RuntimeService/CreateContainer")
         self.assertIn(version_h(), err.details())
 
     def test_streaming_method_unimplemented(self):
@@ -36,10 +36,12 @@ class UnimplementedTest(CrioTestCase):
                             grpc.StatusCode.UNIMPLEMENTED, r"StreamPodSandboxes")
 
     def test_every_cri_method_answers(self):
-        # Every method of both services answers: OK for the implemented
+        # Every method of both services answers: OK (or INVALID_ARGUMENT for
+        # an empty request that must name something) for the implemented
         # ones, UNIMPLEMENTED naming the method otherwise -- never UNKNOWN
         # or a dropped connection.
-        implemented = {"Version", "Status", "RuntimeConfig"}
+        implemented = {"Version", "Status", "RuntimeConfig", "ListImages", "ImageFsInfo"}
+        need_a_name = {"PullImage", "ImageStatus", "RemoveImage"}
         ch = self.srv.channel()
         n = 0
         for svc in api.DESCRIPTOR.services_by_name.values():
@@ -49,6 +51,9 @@ class UnimplementedTest(CrioTestCase):
                     n += 1
                     if m.name in implemented:
                         raw_call(ch, path, b"")
+                    elif m.name in need_a_name:
+                        self.assertRpcError(lambda: raw_call(ch, path, b""), grpc.StatusCode.INVALID_ARGUMENT,
+                                            "no image given")
                     else:
                         self.assertRpcError(lambda: raw_call(ch, path, b""), grpc.StatusCode.UNIMPLEMENTED,
                                             "^" + path[1:].replace(".", r"\.") + " ")
