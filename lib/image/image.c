@@ -969,7 +969,30 @@ int crio_image_remove(crio *c, const char *name)
 
 /* ---- filesystem usage ---- */
 
-static int walk_usage(int fd, uint64_t *bytes, uint64_t *inodes, int depth)
+/* Inodes with several links, counted once (busybox images are mostly hard links). */
+struct inode_set {
+    ino_t *v;
+    size_t n, cap;
+};
+
+static bool inode_seen(struct inode_set *set, ino_t ino)
+{
+    for (size_t i = 0; i < set->n; i++)
+        if (set->v[i] == ino)
+            return true;
+    if (set->n == set->cap) {
+        size_t nc = set->cap ? set->cap * 2 : 256;
+        ino_t *nv = realloc(set->v, nc * sizeof *nv);
+        if (!nv)
+            return false;
+        set->v = nv;
+        set->cap = nc;
+    }
+    set->v[set->n++] = ino;
+    return false;
+}
+
+static int walk_usage(int fd, uint64_t *bytes, uint64_t *inodes, struct inode_set *links, int depth)
 {
     if (depth > 256) {
         close(fd);
@@ -987,12 +1010,14 @@ static int walk_usage(int fd, uint64_t *bytes, uint64_t *inodes, int depth)
         struct stat st;
         if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
             continue;
+        if (!S_ISDIR(st.st_mode) && st.st_nlink > 1 && inode_seen(links, st.st_ino))
+            continue;
         *bytes += (uint64_t)st.st_blocks * 512;
         *inodes += 1;
         if (S_ISDIR(st.st_mode)) {
             int sub = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
             if (sub >= 0)
-                walk_usage(sub, bytes, inodes, depth + 1);
+                walk_usage(sub, bytes, inodes, links, depth + 1);
         }
     }
     closedir(d);
@@ -1026,6 +1051,7 @@ static int mountpoint_of(char **out, const char *path)
 int crio_image_fs_usage(uint64_t *used_bytes, uint64_t *used_inodes, char **mountpoint, crio *c)
 {
     uint64_t bytes = 0, inodes = 0;
+    struct inode_set links = { 0 };
     static const char *const subs[] = { "blobs", "layers", "images" };
     for (size_t i = 0; i < CRIO_ARRAY_SIZE(subs); i++) {
         _cleanup_free_ char *p = NULL;
@@ -1034,10 +1060,13 @@ int crio_image_fs_usage(uint64_t *used_bytes, uint64_t *used_inodes, char **moun
         int fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0)
             continue;
-        int e = walk_usage(fd, &bytes, &inodes, 0);
-        if (e < 0)
+        int e = walk_usage(fd, &bytes, &inodes, &links, 0);
+        if (e < 0) {
+            free(links.v);
             return e;
+        }
     }
+    free(links.v);
     if (mountpoint) {
         int e = mountpoint_of(mountpoint, crio_store_root(c->store));
         if (e < 0)
