@@ -23,6 +23,7 @@
 #include "config/config_internal.h"
 #include "config/registries.h"
 #include "handle_internal.h"
+#include "image/archive.h"
 #include "image/reference.h"
 #include "image/registry.h"
 #include "storage/store.h"
@@ -1211,8 +1212,19 @@ int crio_image_import(crio_image **out, crio *c, const char *path, const char *n
     struct stat st;
     if (stat(path, &st) < 0)
         return crio_error_sys(errno, "import %s", path);
-    if (!S_ISDIR(st.st_mode))
-        return crio_error_set(CRIO_ENOTSUP, "import %s: archives are not supported yet; unpack it to an OCI layout directory", path);
+    if (!S_ISDIR(st.st_mode)) {
+        /* An archive: unpack it to a layout under the store's tmp/, import that. */
+        _cleanup_free_ char *dir = NULL, *recorded = NULL;
+        if (asprintf(&dir, "%s/tmp/import-XXXXXX", crio_store_root(c->store)) < 0)
+            return crio_error_oom();
+        if (!mkdtemp(dir))
+            return crio_error_sys(errno, "import %s: temporary directory", path);
+        int e = crio_image_archive_to_layout(path, dir, &recorded);
+        if (e == 0)
+            e = crio_image_import(out, c, dir, name ? name : recorded);
+        crio_fs_remove_tree(AT_FDCWD, dir);
+        return e;
+    }
     struct layout_source ls = { .dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) };
     if (ls.dirfd < 0)
         return crio_error_sys(errno, "import %s", path);
@@ -1234,8 +1246,12 @@ int crio_image_import(crio_image **out, crio *c, const char *path, const char *n
         const cJSON *m = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(ls.index, "manifests"), 0);
         const char *rn = crio_json_string(cJSON_GetObjectItemCaseSensitive(m, "annotations"),
                                           "io.containerd.image.name");
-        if (!rn)
+        if (!rn) {
+            /* OCI's ref.name is often a bare tag ("1"): only a full reference names the image. */
             rn = crio_json_string(cJSON_GetObjectItemCaseSensitive(m, "annotations"), "org.opencontainers.image.ref.name");
+            if (rn && !strchr(rn, '/'))
+                rn = NULL;
+        }
         if (!rn || crio_ref_parse(&ref, rn) < 0)
             e = crio_error_set(CRIO_EINVAL, "import %s: the layout names no image; give a name", path);
     }
