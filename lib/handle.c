@@ -115,7 +115,7 @@ int crio_open(crio **out, const crio_config *cfg)
         return crio_error_wrap(e, "open root");
     if ((e = lock_root(&c->lock_fd, c->root)) < 0)
         return e;
-    if ((e = crio_store_open(&c->store, c->root)) < 0)
+    if ((e = crio_store_open(&c->store, c->root, crio_config_str(cfg, "crio.storage_driver"))) < 0)
         return e;
     if ((e = crio_registries_load(&c->registries, crio_config_str(cfg, "crio.image.registries_conf"))) < 0)
         return e;

@@ -26,6 +26,7 @@
 #include "image/archive.h"
 #include "image/reference.h"
 #include "image/registry.h"
+#include "storage/copy.h"
 #include "storage/store.h"
 #include "storage/unpack.h"
 
@@ -329,10 +330,21 @@ static int fetch_layer(struct pull *p, struct layer_job *l)
             e = crio_error_oom();
         _cleanup_close_ int dfd = e == 0 ? open(diff, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
         crio_unpack_result res;
+        bool vfs = !strcmp(crio_store_driver(st), "vfs");
         if (e == 0 && dfd < 0)
             e = crio_error_sys(errno, "open %s", diff);
+        if (e == 0 && vfs && l->parent[0]) {
+            /* vfs: a layer is the whole tree, its parent's copied and this layer applied. */
+            _cleanup_free_ char *pdir = NULL;
+            _cleanup_close_ int pfd = -1;
+            if ((e = crio_store_layer_dir(&pdir, st, l->parent)) == 0 &&
+                (pfd = open(pdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+                e = crio_error_sys(errno, "layer %s: parent %s", l->digest, l->parent);
+            if (e == 0)
+                e = crio_copy_tree(pfd, dfd);
+        }
         if (e == 0)
-            e = crio_layer_unpack(dfd, fd, CRIO_UNPACK_OVERLAY, &res);
+            e = crio_layer_unpack(dfd, fd, vfs ? CRIO_UNPACK_VFS : CRIO_UNPACK_OVERLAY, &res);
         if (e < 0)
             e = crio_error_wrap(e, "layer %s", l->digest);
         else if (strcmp(res.diff_id, l->diff_id) != 0)
@@ -615,7 +627,9 @@ static int pull_image(crio *c, const struct source *src, const char *name, const
         snprintf(l->parent, sizeof l->parent, "%s", i ? p.layers[i - 1].chain_id : "");
         crio_chain_id(l->chain_id, i ? p.layers[i - 1].chain_id : NULL, l->diff_id);
     }
-    if ((e = run_layer_workers(&p, crio_config_int(c->cfg, "crio.image.max_concurrent_downloads"))) < 0)
+    /* vfs layers build on their parent's tree: one at a time, in order. */
+    int64_t workers = !strcmp(crio_store_driver(c->store), "vfs") ? 1 : crio_config_int(c->cfg, "crio.image.max_concurrent_downloads");
+    if ((e = run_layer_workers(&p, workers)) < 0)
         goto out;
     if ((e = store_bytes(c, mdigest, body, len)) < 0 ||
         (idigest[0] && (e = store_bytes(c, idigest, idx_body, strlen(idx_body))) < 0))

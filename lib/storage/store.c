@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -27,6 +28,7 @@ struct claim {
 
 struct crio_store {
     char *root;
+    char driver[16];
     int blobs_fd, layers_fd, images_fd, tmp_fd;
     pthread_mutex_t mu;         /* records */
     pthread_mutex_t claims_mu;
@@ -108,7 +110,77 @@ static int remove_leftovers(crio_store *s)
     return 0;
 }
 
-int crio_store_open(crio_store **out, const char *root)
+/* Can this kernel and filesystem mount an overlay with upper and work dirs under `dir`? */
+static bool overlay_works(const char *dir)
+{
+    char base[4096];
+    snprintf(base, sizeof base, "%s/overlay-probe-XXXXXX", dir);
+    if (!mkdtemp(base))
+        return false;
+    char l[4200], u[4200], w[4200], m[4200], opts[13000];
+    snprintf(l, sizeof l, "%s/l", base);
+    snprintf(u, sizeof u, "%s/u", base);
+    snprintf(w, sizeof w, "%s/w", base);
+    snprintf(m, sizeof m, "%s/m", base);
+    bool ok = false;
+    if (!mkdir(l, 0700) && !mkdir(u, 0700) && !mkdir(w, 0700) && !mkdir(m, 0700)) {
+        snprintf(opts, sizeof opts, "lowerdir=%s,upperdir=%s,workdir=%s", l, u, w);
+        if (mount("overlay", m, "overlay", 0, opts) == 0) {
+            ok = true;
+            umount2(m, MNT_DETACH);
+        } else {
+            crio_log_warn("overlay is not usable under %s: %s", dir, strerror(errno));
+        }
+    }
+    crio_fs_remove_tree(AT_FDCWD, base);
+    return ok;
+}
+
+/* Reads the driver a root was created with, or records the one chosen now. */
+static int settle_driver(crio_store *s, const char *want)
+{
+    _cleanup_free_ char *path = NULL;
+    if (asprintf(&path, "%s/storage.json", s->root) < 0)
+        return crio_error_oom();
+    _cleanup_json_ cJSON *j = NULL;
+    int e = crio_json_read_file(&j, path, 4096);
+    if (e == 0) {
+        const char *d = crio_json_string(j, "driver");
+        if (!d || (strcmp(d, "overlay") && strcmp(d, "vfs")))
+            return crio_error_set(CRIO_EDATALOSS, "%s: unknown storage driver", path);
+        if (want && strcmp(want, d))
+            crio_log_warn("store %s was created with the %s driver; keeping it (configured: %s)", s->root, d, want);
+        snprintf(s->driver, sizeof s->driver, "%s", d);
+        return 0;
+    }
+    if (e != CRIO_ENOTFOUND)
+        return e;
+    crio_error_clear();
+    const char *d = want && !strcmp(want, "vfs") ? "vfs" : "overlay";
+    _cleanup_free_ char *probe_dir = NULL;
+    if (asprintf(&probe_dir, "%s/tmp", s->root) < 0)
+        return crio_error_oom();
+    if (!strcmp(d, "overlay") && !overlay_works(probe_dir)) {
+        crio_log_warn("store %s: overlay mounts fail here; using the vfs driver", s->root);
+        d = "vfs";
+    }
+    snprintf(s->driver, sizeof s->driver, "%s", d);
+    cJSON *rec = cJSON_CreateObject();
+    if (!rec || !crio_json_add_string(rec, "driver", d)) {
+        cJSON_Delete(rec);
+        return crio_error_oom();
+    }
+    e = crio_json_write_file(path, rec, 0600);
+    cJSON_Delete(rec);
+    return e;
+}
+
+const char *crio_store_driver(const crio_store *s)
+{
+    return s->driver;
+}
+
+int crio_store_open(crio_store **out, const char *root, const char *driver)
 {
     _cleanup_(crio_store_closep) crio_store *s = calloc(1, sizeof *s);
     if (!s)
@@ -123,7 +195,7 @@ int crio_store_open(crio_store **out, const char *root)
     if ((e = open_dir(&s->blobs_fd, root, "blobs/sha256")) < 0 || (e = open_dir(&s->layers_fd, root, "layers")) < 0 ||
         (e = open_dir(&s->images_fd, root, "images")) < 0 || (e = open_dir(&s->tmp_fd, root, "tmp")) < 0)
         return crio_error_wrap(e, "open store %s", root);
-    if ((e = remove_leftovers(s)) < 0)
+    if ((e = remove_leftovers(s)) < 0 || (e = settle_driver(s, driver)) < 0)
         return e;
     *out = TAKE_PTR(s);
     return 0;

@@ -4,7 +4,9 @@
  * by chain id and shared by every image that has them, and image records.
  *
  *   ROOT/blobs/sha256/<hex>          verified blobs
- *   ROOT/layers/<chain-hex>/diff     one unpacked layer;  layer.json beside it
+ *   ROOT/layers/<chain-hex>/diff     overlay: the layer's own changes (overlay whiteouts);
+ *                                    vfs: the whole tree up to this layer;  layer.json beside it
+ *   ROOT/storage.json                the driver the layers are laid out for
  *   ROOT/images/<id>.json            image records (id = config digest hex)
  *   ROOT/tmp/                        downloads in progress; emptied at open
  *
@@ -23,8 +25,16 @@
 
 typedef struct crio_store crio_store;
 
-/* Opens (creating) the store under `root`, removing temporaries of interrupted work. */
-int crio_store_open(crio_store **out, const char *root);
+/*
+ * Opens (creating) the store under `root`, removing temporaries of
+ * interrupted work.  `driver` is "overlay" or "vfs": a new root takes it
+ * (overlay falls back to vfs, with a warning, where an overlay mount fails
+ * here) and records it in ROOT/storage.json; an existing root keeps the
+ * driver it was created with (its layers are laid out for it).
+ */
+int crio_store_open(crio_store **out, const char *root, const char *driver);
+/* The driver the store's layers are laid out for: "overlay" or "vfs". */
+const char *crio_store_driver(const crio_store *s);
 void crio_store_close(crio_store *s);
 const char *crio_store_root(const crio_store *s);
 

@@ -145,3 +145,38 @@ Test(import, hostile_and_bad_archives_are_refused)
     crio_image_list_free(l);
     cr_assert_not(layer_has("bin/busybox"));
 }
+
+/* The vfs driver: each layer is the whole tree, whiteouts and opaque dirs applied. */
+Test(import, vfs_driver_layers_are_whole_trees)
+{
+    /* A second handle on a fresh root configured for vfs. */
+    char root[160], runroot[160];
+    snprintf(root, sizeof root, "%s/vfsroot", dir);
+    snprintf(runroot, sizeof runroot, "%s/vfsrun", dir);
+    crio_config *vcfg = NULL;
+    cr_assert_eq(crio_config_copy(&vcfg, cfg), 0);
+    cr_assert_eq(crio_config_set(vcfg, "crio.root", root), 0);
+    cr_assert_eq(crio_config_set(vcfg, "crio.runroot", runroot), 0);
+    cr_assert_eq(crio_config_set(vcfg, "crio.storage_driver", "vfs"), 0);
+    crio *v = NULL;
+    cr_assert_eq(crio_open(&v, vcfg), 0, "%s", errmsg());
+    char layout[256];
+    snprintf(layout, sizeof layout, "%s/multilayer", fixtures);
+    crio_image *img = NULL;
+    cr_assert_eq(crio_image_import(&img, v, layout, "example.com/multilayer:1"), 0, "%s", errmsg());
+    /* The top layer (the last chain id of the record) holds the final tree. */
+    char top[512];
+    snprintf(top, sizeof top,
+             "%s/layers/$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[\"layers\"][-1][7:])' %s/images/%s.json)/diff",
+             root, root, crio_image_id(img));
+    run("grep -qx 'layer 2' %s/opt/layer2.txt", top);
+    run("grep -qx 'replaced by layer 3' %s/opt/keep.txt", top);
+    run("grep -qx 'new in layer 2' %s/opt/data/new.txt", top);
+    run("test ! -e %s/opt/removed.txt && test ! -e %s/opt/gone && test ! -e %s/opt/data/a.txt && test ! -e %s/opt/data/sub",
+        top, top, top, top);
+    run("test \"$(stat -c %%i %s/bin/busybox)\" = \"$(stat -c %%i %s/bin/sh)\"", top, top);
+    run("grep -qx '{\"driver\":\"vfs\"}' %s/storage.json", root);
+    crio_image_free(img);
+    crio_close(v);
+    crio_config_free(vcfg);
+}

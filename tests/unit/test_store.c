@@ -21,7 +21,7 @@ static void setup(void)
 {
     strcpy(root, "/tmp/crio-store-XXXXXX");
     cr_assert_not_null(mkdtemp(root));
-    cr_assert_eq(crio_store_open(&st, root), 0);
+    cr_assert_eq(crio_store_open(&st, root, "overlay"), 0);
 }
 
 static void teardown(void)
@@ -191,7 +191,7 @@ Test(store, reopen_removes_leftovers_of_interrupted_work)
     FILE *f = fopen(p, "w");
     fclose(f);
     crio_store_close(st);
-    cr_assert_eq(crio_store_open(&st, root), 0);
+    cr_assert_eq(crio_store_open(&st, root, "overlay"), 0);
     cr_assert_eq(access(tmp, F_OK), -1);
     cr_assert_eq(access(ltmp, F_OK), -1);
     cr_assert_eq(access(p, F_OK), -1);
