@@ -77,6 +77,25 @@ static int lock_root(int *out, const char *root)
     return 0;
 }
 
+/* registries.conf plus crio.conf's older [crio.image] registries / insecure_registries. */
+static int load_registries(crio_registries **out, const crio_config *cfg)
+{
+    crio_registries *r = NULL;
+    int e = crio_registries_load(&r, crio_config_str(cfg, "crio.image.registries_conf"));
+    if (e < 0)
+        return e;
+    const char *const *search, *const *insecure;
+    size_t ns = 0, ni = 0;
+    crio_config_get_list(cfg, "crio.image.registries", &search, &ns);
+    crio_config_get_list(cfg, "crio.image.insecure_registries", &insecure, &ni);
+    if ((e = crio_registries_apply_legacy(r, search, ns, insecure, ni)) < 0) {
+        crio_registries_free(r);
+        return e;
+    }
+    *out = r;
+    return 0;
+}
+
 void crio_close(crio *c)
 {
     if (!c)
@@ -117,7 +136,7 @@ int crio_open(crio **out, const crio_config *cfg)
         return e;
     if ((e = crio_store_open(&c->store, c->root, crio_config_str(cfg, "crio.storage_driver"))) < 0)
         return e;
-    if ((e = crio_registries_load(&c->registries, crio_config_str(cfg, "crio.image.registries_conf"))) < 0)
+    if ((e = load_registries(&c->registries, cfg)) < 0)
         return e;
     crio_log_level lvl;
     if (crio_log_level_parse(&lvl, crio_config_str(cfg, "crio.runtime.log_level")) == 0)
@@ -148,7 +167,7 @@ int crio_reload(crio *c, const crio_config *cfg)
                                   crio_config_str(cfg, fixed[i]));
     crio_config *copy;
     crio_registries *regs;
-    if ((e = crio_registries_load(&regs, crio_config_str(cfg, "crio.image.registries_conf"))) < 0)
+    if ((e = load_registries(&regs, cfg)) < 0)
         return crio_error_wrap(e, "reload");
     if ((e = crio_config_copy(&copy, cfg)) < 0) {
         crio_registries_free(regs);

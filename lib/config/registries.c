@@ -531,3 +531,54 @@ int crio_registries_endpoints(const crio_registries *r, const char *name, bool b
     *n = count;
     return 0;
 }
+
+int crio_registries_apply_legacy(crio_registries *r, const char *const *search, size_t nsearch,
+                                 const char *const *insecure, size_t ninsecure)
+{
+    for (size_t i = 0; i < nsearch; i++) {
+        if (!crio_ref_domain_valid(search[i]))
+            return crio_error_set(CRIO_EINVAL, "[crio.image] registries: \"%s\" is not a registry host", search[i]);
+        bool have = false;
+        for (size_t k = 0; k < r->nsearch; k++)
+            have |= !strcmp(r->search[k], search[i]);
+        if (have)
+            continue;
+        char **ns = realloc(r->search, (r->nsearch + 1) * sizeof *ns);
+        if (!ns)
+            return crio_error_oom();
+        r->search = ns;
+        if (!(r->search[r->nsearch] = strdup(search[i])))
+            return crio_error_oom();
+        r->nsearch++;
+    }
+    for (size_t i = 0; i < ninsecure; i++) {
+        const char *p = insecure[i];
+        if (!*p || strstr(p, "://"))
+            return crio_error_set(CRIO_EINVAL, "[crio.image] insecure_registries: \"%s\" is not a registry prefix", p);
+        struct registry *g = NULL;
+        for (size_t k = 0; k < r->nregs; k++)
+            if (!strcmp(r->regs[k].prefix, p))
+                g = &r->regs[k];
+        if (!g) {
+            struct registry *nr = realloc(r->regs, (r->nregs + 1) * sizeof *nr);
+            if (!nr)
+                return crio_error_oom();
+            r->regs = nr;
+            g = &r->regs[r->nregs];
+            memset(g, 0, sizeof *g);
+            if (!(g->prefix = strdup(p)) || !(g->location = strdup(p))) {
+                free(g->prefix);
+                return crio_error_oom();
+            }
+            g->wildcard = p[0] == '*';
+            if (g->wildcard) {
+                free(g->location);
+                if (!(g->location = strdup("")))
+                    return crio_error_oom();
+            }
+            r->nregs++;
+        }
+        g->insecure = true;
+    }
+    return 0;
+}

@@ -78,6 +78,15 @@ typedef struct {
  */
 int crio_registries_endpoints(const crio_registries *r, const char *name, bool by_digest,
                               crio_registry_endpoint **out, size_t *n);
+/*
+ * Applies crio.conf's older [crio.image] keys: `registries` are appended to
+ * the unqualified-search list; each `insecure_registries` prefix is marked
+ * insecure (a [[registry]] of that exact prefix is added when there is none).
+ * Errors: CRIO_EINVAL naming a malformed entry.
+ */
+int crio_registries_apply_legacy(crio_registries *r, const char *const *search, size_t nsearch,
+                                 const char *const *insecure, size_t ninsecure);
+
 void crio_registry_endpoints_free(crio_registry_endpoint *eps, size_t n);
 
 #endif

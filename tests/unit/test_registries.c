@@ -376,3 +376,30 @@ Test(registries, load_files, .init = mkdir_setup, .fini = mkdir_teardown)
     cr_assert_lt(crio_registries_load(&r, path), 0, "ENOTDIR");
     cr_assert_null(r);
 }
+
+Test(registries_legacy, crio_conf_keys_extend_registries_conf)
+{
+    crio_registries *r = NULL;
+    const char *text = "unqualified-search-registries = [\"a.example.com\"]\n";
+    cr_assert_eq(crio_registries_parse(&r, text, strlen(text), "r.conf"), 0);
+    const char *search[] = { "a.example.com", "127.0.0.1:5000" };
+    const char *insecure[] = { "127.0.0.1:5000", "*.lan.example" };
+    cr_assert_eq(crio_registries_apply_legacy(r, search, 2, insecure, 2), 0);
+    cr_assert_eq(crio_registries_search_count(r), 2, "no duplicates");
+    cr_assert_str_eq(crio_registries_search(r, 1), "127.0.0.1:5000");
+    crio_registry_endpoint *eps = NULL;
+    size_t n = 0;
+    cr_assert_eq(crio_registries_endpoints(r, "127.0.0.1:5000/x/y", false, &eps, &n), 0);
+    cr_assert_eq(n, 1);
+    cr_assert(eps[0].insecure);
+    crio_registry_endpoints_free(eps, n);
+    cr_assert_eq(crio_registries_endpoints(r, "reg.lan.example/x", false, &eps, &n), 0);
+    cr_assert(eps[0].insecure);
+    crio_registry_endpoints_free(eps, n);
+    cr_assert_eq(crio_registries_endpoints(r, "other.example.com/x", false, &eps, &n), 0);
+    cr_assert_not(eps[0].insecure);
+    crio_registry_endpoints_free(eps, n);
+    const char *bad[] = { "http://x" };
+    cr_assert_eq(crio_registries_apply_legacy(r, NULL, 0, bad, 1), CRIO_EINVAL);
+    crio_registries_free(r);
+}
