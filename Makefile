@@ -43,9 +43,11 @@ LIB_SRCS := $(sort $(wildcard lib/*/*.c lib/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(B)/obj/%.o)
 LIB_LIBS := $(shell pkg-config --libs $(PKGS_LIB) 2>/dev/null) -lpthread -lm
 
-PROTO_C := $(B)/gen/api.pb-c.c
-PROTO_H := $(B)/gen/api.pb-c.h
-PROTO_OBJ := $(B)/obj/gen/api.pb-c.o
+# proto/api.proto (the CRI) and proto/libcrio.proto (libcrio.v1: pull progress, import).
+PROTOS := api libcrio
+PROTO_C := $(PROTOS:%=$(B)/gen/%.pb-c.c)
+PROTO_H := $(PROTOS:%=$(B)/gen/%.pb-c.h)
+PROTO_OBJ := $(PROTOS:%=$(B)/obj/gen/%.pb-c.o)
 
 SERVER_SRCS := $(sort $(wildcard server/*.c server/*/*.c))
 SERVER_OBJS := $(SERVER_SRCS:%.c=$(B)/obj/%.o)
@@ -88,11 +90,14 @@ $(B)/obj/%.o: %.c $(B)/.flags | $(PROTO_H)
 $(SERVER_OBJS): EXTRA_INC := -Iserver
 $(CLI_OBJS): EXTRA_INC := -Icli
 
-$(PROTO_C) $(PROTO_H): proto/api.proto
+# One protoc-c run writes both files (a pattern rule's targets are made together).
+$(B)/gen/%.pb-c.c $(B)/gen/%.pb-c.h: proto/%.proto
 	@mkdir -p $(B)/gen
-	protoc-c --proto_path=proto --c_out=$(B)/gen proto/api.proto
+	protoc-c --proto_path=proto --c_out=$(B)/gen $<
+# Named as targets, so that make keeps them rather than delete them as intermediate files.
+$(PROTO_C) $(PROTO_H):
 
-$(PROTO_OBJ): $(PROTO_C) $(B)/.flags
+$(PROTO_OBJ): $(B)/obj/gen/%.pb-c.o: $(B)/gen/%.pb-c.c $(B)/.flags
 	@mkdir -p $(dir $@)
 	$(CC) $(filter-out -Wshadow -Wstrict-prototypes -Wmissing-prototypes,$(CFLAGS_ALL)) -fPIC -c $< -o $@
 

@@ -70,6 +70,15 @@ int crioctl_main(int argc, char **argv);
 int crioctl_cmd_version(crioctl_ctx *ctx, int argc, char **argv);
 int crioctl_cmd_info(crioctl_ctx *ctx, int argc, char **argv);
 int crioctl_cmd_runtime_config(crioctl_ctx *ctx, int argc, char **argv);
+/* cli/cmd_image.c; the option lines of their --help are crioctl_help_<name>. */
+int crioctl_cmd_pull(crioctl_ctx *ctx, int argc, char **argv);
+int crioctl_cmd_images(crioctl_ctx *ctx, int argc, char **argv);
+int crioctl_cmd_image(crioctl_ctx *ctx, int argc, char **argv); /* images, or `image import` */
+int crioctl_cmd_inspecti(crioctl_ctx *ctx, int argc, char **argv);
+int crioctl_cmd_rmi(crioctl_ctx *ctx, int argc, char **argv);
+int crioctl_cmd_imagefsinfo(crioctl_ctx *ctx, int argc, char **argv);
+extern const char crioctl_help_pull[], crioctl_help_images[], crioctl_help_image[],
+    crioctl_help_inspecti[], crioctl_help_rmi[], crioctl_help_imagefsinfo[];
 
 /* ---- Option parsing shared by commands ---- */
 

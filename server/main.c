@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -133,7 +134,7 @@ struct server_state {
     uv_loop_t *loop;
     crio *handle;
     grpc_server *grpc;
-    uv_signal_t sigterm, sigint, sighup;
+    uv_async_t signal_async;  /* the signal thread's wake-up */
     bool stopping;
     cri_ctx ctx;
 };
@@ -152,21 +153,44 @@ static void on_grpc_log(const char *what, const char *detail, void *ctx)
     logf_(CRIO_LOG_INFO, "%s: %s", what, detail);
 }
 
+/*
+ * Signals: SIGTERM, SIGINT and SIGHUP are blocked in every thread (the mask
+ * is set before any thread starts) and taken by one thread with sigwait(),
+ * which hands them to the loop.  So no signal ever finds its default action
+ * in place -- not even one arriving during the last instants of a clean exit.
+ */
+static sigset_t handled_signals;
+static atomic_int pending_signals; /* bit per signal number */
+static pthread_mutex_t signal_mu = PTHREAD_MUTEX_INITIALIZER;
+static bool signal_async_closed;   /* under signal_mu: late signals are dropped */
+
+static void *signal_thread(void *arg)
+{
+    uv_async_t *async = arg;
+    for (;;) {
+        int sig = 0;
+        if (sigwait(&handled_signals, &sig) != 0)
+            continue;
+        atomic_fetch_or(&pending_signals, 1 << sig);
+        pthread_mutex_lock(&signal_mu);
+        if (!signal_async_closed)
+            uv_async_send(async);
+        pthread_mutex_unlock(&signal_mu);
+    }
+    return NULL;
+}
+
 static void shutdown_done(grpc_server *srv, void *arg)
 {
     struct server_state *s = arg;
-    uv_close((uv_handle_t *)&s->sigterm, NULL);
-    uv_close((uv_handle_t *)&s->sigint, NULL);
-    uv_close((uv_handle_t *)&s->sighup, NULL);
-    /* Closing the last handle restored SIG_DFL: a late signal must not kill a clean exit. */
-    signal(SIGTERM, SIG_IGN);
-    signal(SIGINT, SIG_IGN);
-    signal(SIGHUP, SIG_IGN);
+    pthread_mutex_lock(&signal_mu);
+    signal_async_closed = true;
+    uv_close((uv_handle_t *)&s->signal_async, NULL);
+    pthread_mutex_unlock(&signal_mu);
 }
 
-static void on_stop_signal(uv_signal_t *h, int signum)
+static void on_stop_signal(struct server_state *s, int signum)
 {
-    struct server_state *s = h->data;
     if (s->stopping) {
         logf_(CRIO_LOG_INFO, "second %s: still waiting for %zu calls to finish", strsignal(signum),
               grpc_server_active_calls(s->grpc));
@@ -178,9 +202,8 @@ static void on_stop_signal(uv_signal_t *h, int signum)
     grpc_server_shutdown(s->grpc, shutdown_done, s);
 }
 
-static void on_sighup(uv_signal_t *h, int signum)
+static void on_sighup(struct server_state *s)
 {
-    struct server_state *s = h->data;
     crio_config *cfg = NULL;
     if (load_config(&cfg) < 0) {
         logf_(CRIO_LOG_ERROR, "reload configuration: %s (keeping the old one)", last_error());
@@ -189,6 +212,18 @@ static void on_sighup(uv_signal_t *h, int signum)
     if (crio_reload(s->handle, cfg) < 0)
         logf_(CRIO_LOG_ERROR, "reload configuration: %s (keeping the old one)", last_error());
     crio_config_free(cfg);
+}
+
+static void on_signals(uv_async_t *h)
+{
+    struct server_state *s = h->data;
+    int bits = atomic_exchange(&pending_signals, 0);
+    if (bits & (1 << SIGHUP) && !s->stopping)
+        on_sighup(s);
+    if (bits & (1 << SIGTERM))
+        on_stop_signal(s, SIGTERM);
+    if (bits & (1 << SIGINT))
+        on_stop_signal(s, SIGINT);
 }
 
 static int serve(crio_config *cfg)
@@ -233,14 +268,22 @@ static int serve(crio_config *cfg)
         }
         goto out;
     }
-    signal(SIGPIPE, SIG_IGN);
-    uv_signal_init(s.loop, &s.sigterm);
-    uv_signal_init(s.loop, &s.sigint);
-    uv_signal_init(s.loop, &s.sighup);
-    s.sigterm.data = s.sigint.data = s.sighup.data = &s;
-    uv_signal_start(&s.sigterm, on_stop_signal, SIGTERM);
-    uv_signal_start(&s.sigint, on_stop_signal, SIGINT);
-    uv_signal_start(&s.sighup, on_sighup, SIGHUP);
+    uv_async_init(s.loop, &s.signal_async, on_signals);
+    s.signal_async.data = &s;
+    pthread_t sig_thread;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    if (pthread_create(&sig_thread, &attr, signal_thread, &s.signal_async) != 0) {
+        fprintf(stderr, "crio-server: cannot start the signal thread\n");
+        pthread_attr_destroy(&attr);
+        signal_async_closed = true;
+        uv_close((uv_handle_t *)&s.signal_async, NULL);
+        grpc_server_shutdown(s.grpc, NULL, NULL);
+        uv_run(s.loop, UV_RUN_DEFAULT);
+        goto out;
+    }
+    pthread_attr_destroy(&attr);
     logf_(CRIO_LOG_INFO, "libcrio %s serving CRI runtime.v1 on %s (%zu methods, %s threads)", crio_version(),
           listen, n_methods, nthreads);
     uv_run(s.loop, UV_RUN_DEFAULT);
@@ -299,6 +342,13 @@ int main(int argc, char **argv)
         }
         print_config = true;
     }
+    /* Before any thread exists, so that every thread inherits the mask (see signal_thread). */
+    sigemptyset(&handled_signals);
+    sigaddset(&handled_signals, SIGTERM);
+    sigaddset(&handled_signals, SIGINT);
+    sigaddset(&handled_signals, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &handled_signals, NULL);
+    signal(SIGPIPE, SIG_IGN);
     if (opts.syslog)
         openlog("crio-server", LOG_PID, LOG_DAEMON);
     crio_log_set_handler(log_line, NULL);

@@ -12,10 +12,10 @@ typedef struct {
 } cri_ctx;
 
 /*
- * Builds the method table for both CRI services from the compiled proto's
- * service descriptors: implemented methods get their handler, the rest a
- * handler answering UNIMPLEMENTED with the method's name.  Free with
- * cri_methods_free().
+ * Builds the method table for both CRI services and libcrio.v1.Images from
+ * the compiled protos' service descriptors: implemented methods get their
+ * handler, the rest a handler answering UNIMPLEMENTED with the method's
+ * name.  Free with cri_methods_free().
  */
 int cri_methods_build(grpc_method **out, size_t *n);
 void cri_methods_free(grpc_method *methods, size_t n);
@@ -49,5 +49,10 @@ void cri_list_images(const grpc_method *m, const uint8_t *req, size_t len, grpc_
 void cri_image_status(const grpc_method *m, const uint8_t *req, size_t len, grpc_reply *reply, void *ctx);
 void cri_remove_image(const grpc_method *m, const uint8_t *req, size_t len, grpc_reply *reply, void *ctx);
 void cri_image_fs_info(const grpc_method *m, const uint8_t *req, size_t len, grpc_reply *reply, void *ctx);
+
+/* libcrio.v1.Images (server/cri/libcrio.c): Pull streams progress events, Import is unary. */
+void cri_libcrio_pull(const grpc_method *m, const uint8_t *req, size_t len, grpc_stream_writer *w,
+                      grpc_reply *reply, void *ctx);
+void cri_libcrio_import(const grpc_method *m, const uint8_t *req, size_t len, grpc_reply *reply, void *ctx);
 
 #endif

@@ -6,6 +6,7 @@
 
 #include "api.pb-c.h"
 #include "cri/cri.h"
+#include "libcrio.pb-c.h"
 
 /* on_loop: the handler answers from memory without blocking (grpc_method.on_loop). */
 static const struct {
@@ -21,6 +22,15 @@ static const struct {
     { "/runtime.v1.ImageService/ImageStatus", cri_image_status, false },
     { "/runtime.v1.ImageService/RemoveImage", cri_remove_image, false },
     { "/runtime.v1.ImageService/ImageFsInfo", cri_image_fs_info, false },
+    { "/libcrio.v1.Images/Import", cri_libcrio_import, false },
+};
+
+/* Server-streaming methods: each call runs on its own thread. */
+static const struct {
+    const char *path;
+    grpc_stream_fn fn;
+} implemented_streams[] = {
+    { "/libcrio.v1.Images/Pull", cri_libcrio_pull },
 };
 
 int cri_grpc_code(int code)
@@ -100,15 +110,17 @@ static void cri_unimplemented(const grpc_method *m, const uint8_t *req, size_t l
 int cri_methods_build(grpc_method **out, size_t *n)
 {
     const ProtobufCServiceDescriptor *services[] = { &runtime__v1__runtime_service__descriptor,
-                                                     &runtime__v1__image_service__descriptor };
+                                                     &runtime__v1__image_service__descriptor,
+                                                     &libcrio__v1__images__descriptor };
+    const size_t n_services = sizeof services / sizeof services[0];
     size_t total = 0;
-    for (size_t s = 0; s < 2; s++)
+    for (size_t s = 0; s < n_services; s++)
         total += services[s]->n_methods;
     grpc_method *m = calloc(total, sizeof *m);
     if (!m)
         return -1;
     size_t k = 0;
-    for (size_t s = 0; s < 2; s++)
+    for (size_t s = 0; s < n_services; s++)
         for (unsigned i = 0; i < services[s]->n_methods; i++, k++) {
             char *path;
             if (asprintf(&path, "/%s/%s", services[s]->name, services[s]->methods[i].name) < 0) {
@@ -122,6 +134,12 @@ int cri_methods_build(grpc_method **out, size_t *n)
                 if (strcmp(implemented[j].path, path) == 0) {
                     m[k].unary = implemented[j].fn;
                     m[k].on_loop = implemented[j].on_loop;
+                }
+            for (size_t j = 0; j < sizeof implemented_streams / sizeof implemented_streams[0]; j++)
+                if (strcmp(implemented_streams[j].path, path) == 0) {
+                    m[k].unary = NULL;
+                    m[k].stream = implemented_streams[j].fn;
+                    m[k].on_loop = false;
                 }
         }
     *out = m;

@@ -3,8 +3,8 @@
 
     B=build /usr/bin/python3 tests/integration/run.py [-k PATTERN]...
 
-Generates the CRI message classes with Debian's protoc into a temporary
-directory, discovers tests/integration/test_*.py and runs them with unittest.
+Generates the CRI and libcrio.v1 message classes with Debian's protoc into a
+temporary directory, discovers tests/integration/test_*.py and runs them with unittest.
 The last line is the summary `N passed, N failed, N skipped`; the exit status
 is non-zero when anything failed or errored, or when no test ran.
 """
@@ -57,7 +57,8 @@ def main():
 
     gen = tempfile.mkdtemp(prefix="crio-it-proto-")
     try:
-        r = subprocess.run(["protoc", "--python_out=" + gen, "-Iproto", "proto/api.proto"], cwd=REPO,
+        r = subprocess.run(["protoc", "--python_out=" + gen, "-Iproto", "proto/api.proto",
+                            "proto/libcrio.proto"], cwd=REPO,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         if r.returncode != 0:
             sys.stderr.write("run.py: protoc failed with status %d:\n%s" % (r.returncode, r.stderr))
