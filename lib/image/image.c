@@ -521,9 +521,17 @@ static int record_image(crio *c, const char *id, const cJSON *fields, const char
         cJSON *tags = ensure_array(rec, "repo_tags"), *digests = ensure_array(rec, "repo_digests");
         if (tag && !json_has_string(tags, tag))
             cJSON_AddItemToArray(tags, cJSON_CreateString(tag));
-        if (repo_digest && !json_has_string(digests, repo_digest))
-            cJSON_AddItemToArray(digests, cJSON_CreateString(repo_digest));
-        e = crio_store_image_put(c->store, rec);
+        if (repo_digest) {
+            /* The digest just pulled goes first (moved there if known): PullImage answers with it. */
+            json_remove_string(digests, repo_digest);
+            cJSON *d = cJSON_CreateString(repo_digest);
+            if (!d || !cJSON_InsertItemInArray(digests, 0, d)) {
+                cJSON_Delete(d);
+                e = crio_error_oom();
+            }
+        }
+        if (e == 0)
+            e = crio_store_image_put(c->store, rec);
     }
     crio_store_unlock(c->store);
     return e;
@@ -589,6 +597,26 @@ static int pull_image(crio *c, const struct source *src, const char *name, const
     size_t cfg_len;
     struct pull p = { .c = c, .src = src, .opts = opts };
     pthread_mutex_init(&p.mu, NULL);
+    /* Everything this pull stores is pinned against layer gc until the record names it. */
+    const char *pinned_blobs[3] = { cdigest, mdigest, idigest[0] ? idigest : NULL };
+    size_t npinned_layers = 0;
+    for (size_t i = 0; i < 3; i++)
+        if (pinned_blobs[i])
+            crio_store_pin(c->store, pinned_blobs[i]);
+    /* Refuse unusable layers before fetching anything. */
+    for (int i = 0; i < nl; i++) {
+        const cJSON *ld = cJSON_GetArrayItem(layers, i);
+        const char *d = crio_json_string(ld, "digest"), *lmt = crio_json_string(ld, "mediaType");
+        if (!crio_digest_valid(d)) {
+            e = crio_error_set(CRIO_EINVAL, "%s: layer %d has an invalid digest", name, i);
+            goto out;
+        }
+        if (!is_layer_type(lmt)) {
+            e = crio_error_set(CRIO_EINVAL, "%s: layer %s has unsupported media type \"%s\"", name, d,
+                               lmt ? lmt : "");
+            goto out;
+        }
+    }
     if ((e = fetch_small_blob(&p, cdigest, crio_json_int(cfgd, "size", -1))) < 0)
         goto out;
     if ((e = crio_store_blob_read(c->store, cdigest, &cfg_text, &cfg_len, CONFIG_MAX)) < 0 ||
@@ -610,14 +638,9 @@ static int pull_image(crio *c, const struct source *src, const char *name, const
         const cJSON *ld = cJSON_GetArrayItem(layers, i);
         const char *d = crio_json_string(ld, "digest"), *lmt = crio_json_string(ld, "mediaType");
         const cJSON *di = cJSON_GetArrayItem(diff_ids, i);
-        if (!crio_digest_valid(d) || !cJSON_IsString(di) || !crio_digest_valid(di->valuestring) ||
-            strncmp(di->valuestring, "sha256:", 7)) {
-            e = crio_error_set(CRIO_EINVAL, "%s: layer %d has an invalid digest", name, i);
-            goto out;
-        }
-        if (!is_layer_type(lmt)) {
-            e = crio_error_set(CRIO_EINVAL, "%s: layer %s has unsupported media type \"%s\"", name, d,
-                               lmt ? lmt : "");
+        (void)lmt;
+        if (!cJSON_IsString(di) || !crio_digest_valid(di->valuestring) || strncmp(di->valuestring, "sha256:", 7)) {
+            e = crio_error_set(CRIO_EINVAL, "%s: layer %d has an invalid diff_id", name, i);
             goto out;
         }
         struct layer_job *l = &p.layers[i];
@@ -626,6 +649,9 @@ static int pull_image(crio *c, const struct source *src, const char *name, const
         snprintf(l->diff_id, sizeof l->diff_id, "%s", di->valuestring);
         snprintf(l->parent, sizeof l->parent, "%s", i ? p.layers[i - 1].chain_id : "");
         crio_chain_id(l->chain_id, i ? p.layers[i - 1].chain_id : NULL, l->diff_id);
+        if ((e = crio_store_pin(c->store, l->chain_id)) < 0)
+            goto out;
+        npinned_layers = (size_t)i + 1;
     }
     /* vfs layers build on their parent's tree: one at a time, in order. */
     int64_t workers = !strcmp(crio_store_driver(c->store), "vfs") ? 1 : crio_config_int(c->cfg, "crio.image.max_concurrent_downloads");
@@ -666,6 +692,21 @@ static int pull_image(crio *c, const struct source *src, const char *name, const
         rdigest = NULL;
     e = record_image(c, id_out, rec, tag, rdigest);
 out:
+    for (size_t i = 0; i < npinned_layers; i++)
+        crio_store_unpin(c->store, p.layers[i].chain_id);
+    for (size_t i = 0; i < 3; i++)
+        if (pinned_blobs[i])
+            crio_store_unpin(c->store, pinned_blobs[i]);
+    if (e < 0) {
+        /* Nothing of a failed pull stays: what it stored that no image names goes. */
+        int saved = e;
+        char *msg = strdup(crio_error_message(crio_error_last()));
+        crio_store_lock(c->store);
+        crio_store_layers_gc(c->store);
+        crio_store_unlock(c->store);
+        e = crio_error_set(saved, "%s", msg ? msg : crio_strerror(saved));
+        free(msg);
+    }
     free(p.layers);
     free(p.errmsg);
     pthread_mutex_destroy(&p.mu);
@@ -728,6 +769,26 @@ static int pull_ref(crio *c, const crio_ref *ref, const crio_pull_options *opts,
     return e;
 }
 
+/* The unqualified-search registries, copied under the config lock (SIGHUP may swap them). */
+static int search_list(char ***out, size_t *n, crio *c)
+{
+    pthread_rwlock_rdlock(&c->config_lock);
+    size_t k = crio_registries_search_count(c->registries);
+    char **v = calloc(k + 1, sizeof *v);
+    int e = v ? 0 : crio_error_oom();
+    for (size_t i = 0; e == 0 && i < k; i++)
+        if (!(v[i] = strdup(crio_registries_search(c->registries, i))))
+            e = crio_error_oom();
+    pthread_rwlock_unlock(&c->config_lock);
+    if (e < 0) {
+        strv_free(v, k);
+        return e;
+    }
+    *out = v;
+    *n = k;
+    return 0;
+}
+
 int crio_image_get(crio_image **out, crio *c, const char *name);
 
 int crio_image_pull(crio_image **out, crio *c, const char *reference, const crio_pull_options *opts)
@@ -738,12 +799,16 @@ int crio_image_pull(crio_image **out, crio *c, const char *reference, const crio
         return crio_error_set(CRIO_EINVAL, "pull: empty image reference");
     char id[65] = "";
     int e;
-    if (!crio_ref_is_qualified(reference) && crio_registries_search_count(c->registries) > 0) {
+    char **search = NULL;
+    size_t nsearch = 0;
+    if (!crio_ref_is_qualified(reference) && (e = search_list(&search, &nsearch, c)) < 0)
+        return e;
+    if (nsearch > 0) {
         /* Unqualified: each search registry in order. */
         e = CRIO_ENOTFOUND;
-        for (size_t i = 0; i < crio_registries_search_count(c->registries); i++) {
+        for (size_t i = 0; i < nsearch; i++) {
             crio_ref ref;
-            if ((e = crio_ref_with_domain(&ref, reference, crio_registries_search(c->registries, i))) < 0)
+            if ((e = crio_ref_with_domain(&ref, reference, search[i])) < 0)
                 break;
             e = pull_ref(c, &ref, opts, id);
             crio_ref_clear(&ref);
@@ -752,11 +817,12 @@ int crio_image_pull(crio_image **out, crio *c, const char *reference, const crio
         }
     } else {
         crio_ref ref;
-        if ((e = crio_ref_parse(&ref, reference)) < 0)
-            return e;
-        e = pull_ref(c, &ref, opts, id);
-        crio_ref_clear(&ref);
+        if ((e = crio_ref_parse(&ref, reference)) == 0) {
+            e = pull_ref(c, &ref, opts, id);
+            crio_ref_clear(&ref);
+        }
     }
+    strv_free(search, nsearch);
     if (e < 0)
         return crio_error_wrap(e, "pull %s", reference);
     if (!out)
@@ -806,16 +872,25 @@ static bool record_matches_ref(const cJSON *rec, const crio_ref *ref)
 /* The references an unqualified or qualified name can stand for. */
 static int name_candidates(crio_ref **out, size_t *n, crio *c, const char *name)
 {
-    size_t ns = crio_ref_is_qualified(name) ? 0 : crio_registries_search_count(c->registries);
+    char **search = NULL;
+    size_t ns = 0;
+    if (!crio_ref_is_qualified(name)) {
+        int e = search_list(&search, &ns, c);
+        if (e < 0)
+            return e;
+    }
     crio_ref *refs = calloc(ns + 1, sizeof *refs);
-    if (!refs)
+    if (!refs) {
+        strv_free(search, ns);
         return crio_error_oom();
+    }
     size_t k = 0;
     if (crio_ref_parse(&refs[k], name) == 0)
         k++;
     for (size_t i = 0; i < ns; i++)
-        if (crio_ref_with_domain(&refs[k], name, crio_registries_search(c->registries, i)) == 0)
+        if (crio_ref_with_domain(&refs[k], name, search[i]) == 0)
             k++;
+    strv_free(search, ns);
     crio_error_clear();
     *out = refs;
     *n = k;

@@ -24,6 +24,7 @@
 struct claim {
     struct claim *next;
     char *key;
+    int pins; /* crio_store_pin count; 0 for a claim */
 };
 
 struct crio_store {
@@ -34,6 +35,7 @@ struct crio_store {
     pthread_mutex_t claims_mu;
     pthread_cond_t claims_cv;
     struct claim *claims;
+    struct claim *pins;  /* under claims_mu */
 };
 
 static bool valid_digest(const char *d)
@@ -66,12 +68,14 @@ void crio_store_close(crio_store *s)
     for (size_t i = 0; i < CRIO_ARRAY_SIZE(fds); i++)
         if (fds[i] >= 0)
             close(fds[i]);
-    while (s->claims) {
-        struct claim *c = s->claims;
-        s->claims = c->next;
-        free(c->key);
-        free(c);
-    }
+    struct claim *lists[] = { s->claims, s->pins };
+    for (size_t i = 0; i < CRIO_ARRAY_SIZE(lists); i++)
+        while (lists[i]) {
+            struct claim *c = lists[i];
+            lists[i] = c->next;
+            free(c->key);
+            free(c);
+        }
     pthread_mutex_destroy(&s->mu);
     pthread_mutex_destroy(&s->claims_mu);
     pthread_cond_destroy(&s->claims_cv);
@@ -197,6 +201,10 @@ int crio_store_open(crio_store **out, const char *root, const char *driver)
         return crio_error_wrap(e, "open store %s", root);
     if ((e = remove_leftovers(s)) < 0 || (e = settle_driver(s, driver)) < 0)
         return e;
+    /* Layers an interrupted pull finished but no image names. */
+    int gc = crio_store_layers_gc(s);
+    if (gc > 0)
+        crio_log_info("store %s: removed %d unreferenced layers and blobs", s->root, gc);
     *out = TAKE_PTR(s);
     return 0;
 }
@@ -505,6 +513,8 @@ int crio_store_layers_gc(crio_store *s)
             bool busy = false;
             for (struct claim *c = s->claims; c; c = c->next)
                 busy |= strcmp(c->key, key) == 0;
+            for (struct claim *c = s->pins; c; c = c->next)
+                busy |= strcmp(c->key, key) == 0;
             pthread_mutex_unlock(&s->claims_mu);
             if (busy)
                 continue;
@@ -564,4 +574,42 @@ void crio_store_lock(crio_store *s)
 void crio_store_unlock(crio_store *s)
 {
     pthread_mutex_unlock(&s->mu);
+}
+
+int crio_store_pin(crio_store *s, const char *key)
+{
+    pthread_mutex_lock(&s->claims_mu);
+    for (struct claim *c = s->pins; c; c = c->next)
+        if (!strcmp(c->key, key)) {
+            c->pins++;
+            pthread_mutex_unlock(&s->claims_mu);
+            return 0;
+        }
+    struct claim *c = calloc(1, sizeof *c);
+    if (!c || !(c->key = strdup(key))) {
+        free(c);
+        pthread_mutex_unlock(&s->claims_mu);
+        return crio_error_oom();
+    }
+    c->pins = 1;
+    c->next = s->pins;
+    s->pins = c;
+    pthread_mutex_unlock(&s->claims_mu);
+    return 0;
+}
+
+void crio_store_unpin(crio_store *s, const char *key)
+{
+    pthread_mutex_lock(&s->claims_mu);
+    for (struct claim **pp = &s->pins; *pp; pp = &(*pp)->next)
+        if (!strcmp((*pp)->key, key)) {
+            struct claim *c = *pp;
+            if (--c->pins == 0) {
+                *pp = c->next;
+                free(c->key);
+                free(c);
+            }
+            break;
+        }
+    pthread_mutex_unlock(&s->claims_mu);
 }

@@ -89,6 +89,14 @@ int crio_store_image_delete(crio_store *s, const char *id);
 int crio_store_claim(crio_store *s, const char *key);
 void crio_store_release(crio_store *s, const char *key);
 
+/*
+ * Pins a layer chain id or blob digest against crio_store_layers_gc while a
+ * pull uses it, from the moment the pull knows it until the image record
+ * naming it is written (counted: pins from concurrent pulls add up).
+ */
+int crio_store_pin(crio_store *s, const char *key);
+void crio_store_unpin(crio_store *s, const char *key);
+
 /* The store's lock for read-modify-write of image records (tags move between images). */
 void crio_store_lock(crio_store *s);
 void crio_store_unlock(crio_store *s);
