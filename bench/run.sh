@@ -1,26 +1,42 @@
 #!/bin/sh
 # Benchmarks for crio-server (run by `make bench`; B is the build directory).
 #
-# Starts crio-server on a scratch root and socket, measures its RSS, drives
-# /runtime.v1.RuntimeService/Version with bench/grpc_version (a C HTTP/2 client),
-# prints a summary against the targets, then stops the server with SIGTERM.
+# 1. Starts crio-server on a scratch root and socket, measures its RSS, drives
+#    /runtime.v1.RuntimeService/Version with bench/grpc_version (a C HTTP/2
+#    client), then stops the server with SIGTERM.  No peer is named for these
+#    figures, so only libcrio's are reported.
+# 2. bench/unpack: crio_layer_unpack against `tar -xzf` on the same ~200 MiB
+#    gzip layer (target: within 1.2x of tar's time).
+# 3. bench/pull.py: CRI PullImage of big:1 (5 layers x 50 MiB, gzip) from a
+#    local docker-registry against `skopeo copy` to an OCI layout (target:
+#    at most 0.7x skopeo's time), and containerd's `ctr images pull` when
+#    containerd is installed.
+# Then prints one summary of every figure against its target.
 #
 # A missed target is reported, not fatal.  The script exits non-zero when the
-# server fails to start, crashes, fails a call, or does not exit 0 on SIGTERM.
-#
-# No peer is named for these figures, so only libcrio's are reported.
+# server fails to start, crashes, fails a call, or does not exit 0 on SIGTERM,
+# or when the unpack or pull benchmark fails (a failed unpack or pull, a wrong
+# result, a crash).
 #
 # Knobs (environment): BENCH_SCALE=N divides the call counts (quick runs),
 # BENCH_THREADS sets [crio.api] thread_pool_size (default: the server's own).
-# BENCH_SERVER runs another crio-server binary (to compare builds).
+# BENCH_SERVER runs another crio-server binary (to compare builds; the pull
+# benchmark uses it too).  BENCH_RUNS sets the unpack and pull runs (default
+# 3; the medians are compared).  BENCH_PULL_CONCURRENCY sets [crio.image]
+# max_concurrent_downloads for the pull (default: the server's own).
+# BENCH_ONLY=version|unpack|pull runs one part.
 set -u
 
 B=${B:-build}
 SERVER=${BENCH_SERVER:-$B/crio-server}
 CLIENT=$B/bench/grpc_version
 SCALE=${BENCH_SCALE:-1}
+RUNS=${BENCH_RUNS:-3}
+ONLY=${BENCH_ONLY:-}
+HERE=$(dirname "$0")
+PY=/usr/bin/python3
 
-for f in "$SERVER" "$CLIENT"; do
+for f in "$SERVER" "$CLIENT" "$B/bench/unpack" "$B/bench/grpc_pull"; do
     if [ ! -x "$f" ]; then
         echo "bench: $f is missing (run make bench)" >&2
         exit 1
@@ -40,122 +56,215 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-mkdir -p "$TMP/conf.d" "$TMP/root" "$TMP/runroot"
-: > "$TMP/crio.conf"
-if [ -n "${BENCH_THREADS:-}" ]; then
-    printf '[crio.api]\nthread_pool_size = %s\n' "$BENCH_THREADS" > "$TMP/crio.conf"
-fi
-
-rss_kib() {
-    awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null
+want() {   # part: is it to run?
+    [ -z "$ONLY" ] || [ "$ONLY" = "$1" ]
 }
-
-alive() {
-    kill -0 "$PID" 2>/dev/null && [ "$(awk '{ print $3 }' "/proc/$PID/stat" 2>/dev/null)" != Z ]
-}
-
-"$SERVER" --config "$TMP/crio.conf" --config-dir "$TMP/conf.d" --root "$TMP/root" \
-    --runroot "$TMP/runroot" --listen "$SOCK" --log-level error 2> "$TMP/server.log" &
-PID=$!
-
-# Wait for the socket, 10 s at most.
-i=0
-while [ ! -S "$SOCK" ]; do
-    if ! alive; then
-        echo "bench: crio-server exited during start-up:" >&2
-        cat "$TMP/server.log" >&2
-        exit 1
-    fi
-    i=$((i + 1))
-    if [ "$i" -gt 200 ]; then
-        echo "bench: crio-server did not create $SOCK within 10 s" >&2
-        exit 1
-    fi
-    sleep 0.05
-done
-sleep 0.2
-RSS_IDLE=$(rss_kib "$PID")
-
-echo "== crio-server $("$SERVER" --version 2>/dev/null | sed 's/^crio-server version //')," \
-     "$(nproc) CPUs ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo))"
-echo "   client and server share these CPUs and compete for them; load average before the run:" \
-     "$(cut -d' ' -f1-3 /proc/loadavg) (anything else running skews the figures)"
 
 FAIL=0
-run() {   # label connections calls inflight
-    out=$("$CLIENT" --socket "$SOCK" --label "$1" --connections "$2" --calls "$3" --inflight "$4" --warmup 1000)
-    rc=$?
-    echo "$out"
-    if [ "$rc" -ne 0 ]; then
-        echo "bench: $1 failed (exit $rc)" >&2
-        FAIL=1
-    fi
-    if ! alive; then
-        echo "bench: crio-server died during $1" >&2
-        FAIL=1
-    fi
-    eval "OUT_$5=\"\$out\""
-}
-field() {   # line key
-    echo "$1" | tr ' ' '\n' | sed -n "s|^$2=||p" | sed 's/us$//'
+say_load() {
+    echo "   load average now: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs (anything else running skews the figures)"
 }
 
-run 1conn 1 $((20000 / SCALE)) 1 A
-run 8conn 8 $((5000 / SCALE)) 1 B
-run 8conn-inflight16 8 $((20000 / SCALE)) 16 C
+bench_version() {
+    mkdir -p "$TMP/conf.d" "$TMP/root" "$TMP/runroot"
+    : > "$TMP/crio.conf"
+    if [ -n "${BENCH_THREADS:-}" ]; then
+        printf '[crio.api]\nthread_pool_size = %s\n' "$BENCH_THREADS" > "$TMP/crio.conf"
+    fi
 
-RSS_LOAD=
-alive && RSS_LOAD=$(rss_kib "$PID")
+    rss_kib() {
+        awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null
+    }
 
-# Stop: SIGTERM, then the exit status (a crash shows as 128+signal).
-STATUS=dead
-if alive; then
-    kill -TERM "$PID"
+    alive() {
+        kill -0 "$PID" 2>/dev/null && [ "$(awk '{ print $3 }' "/proc/$PID/stat" 2>/dev/null)" != Z ]
+    }
+
+    "$SERVER" --config "$TMP/crio.conf" --config-dir "$TMP/conf.d" --root "$TMP/root" \
+        --runroot "$TMP/runroot" --listen "$SOCK" --log-level error 2> "$TMP/server.log" &
+    PID=$!
+
+    # Wait for the socket, 10 s at most.
     i=0
-    while alive && [ "$i" -lt 200 ]; do
+    while [ ! -S "$SOCK" ]; do
+        if ! alive; then
+            echo "bench: crio-server exited during start-up:" >&2
+            cat "$TMP/server.log" >&2
+            exit 1
+        fi
         i=$((i + 1))
+        if [ "$i" -gt 200 ]; then
+            echo "bench: crio-server did not create $SOCK within 10 s" >&2
+            exit 1
+        fi
         sleep 0.05
     done
+    sleep 0.2
+    RSS_IDLE=$(rss_kib "$PID")
+
+    echo "== crio-server $("$SERVER" --version 2>/dev/null | sed 's/^crio-server version //')," \
+         "$(nproc) CPUs ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo))"
+    echo "   client and server share these CPUs and compete for them; load average before the run:" \
+         "$(cut -d' ' -f1-3 /proc/loadavg) (anything else running skews the figures)"
+
+    run() {   # label connections calls inflight
+        out=$("$CLIENT" --socket "$SOCK" --label "$1" --connections "$2" --calls "$3" --inflight "$4" --warmup 1000)
+        rc=$?
+        echo "$out"
+        if [ "$rc" -ne 0 ]; then
+            echo "bench: $1 failed (exit $rc)" >&2
+            FAIL=1
+        fi
+        if ! alive; then
+            echo "bench: crio-server died during $1" >&2
+            FAIL=1
+        fi
+        eval "OUT_$5=\"\$out\""
+    }
+    field() {   # line key
+        echo "$1" | tr ' ' '\n' | sed -n "s|^$2=||p" | sed 's/us$//'
+    }
+
+    run 1conn 1 $((20000 / SCALE)) 1 A
+    run 8conn 8 $((5000 / SCALE)) 1 B
+    run 8conn-inflight16 8 $((20000 / SCALE)) 16 C
+
+    RSS_LOAD=
+    alive && RSS_LOAD=$(rss_kib "$PID")
+
+    # Stop: SIGTERM, then the exit status (a crash shows as 128+signal).
+    STATUS=dead
     if alive; then
-        STATUS=hung
+        kill -TERM "$PID"
+        i=0
+        while alive && [ "$i" -lt 200 ]; do
+            i=$((i + 1))
+            sleep 0.05
+        done
+        if alive; then
+            STATUS=hung
+        else
+            wait "$PID"
+            STATUS=$?
+        fi
     else
         wait "$PID"
-        STATUS=$?
+        STATUS="exited early with $?"
     fi
-else
-    wait "$PID"
-    STATUS="exited early with $?"
-fi
-PID=
+    PID=
+    if [ "$STATUS" != 0 ]; then
+        echo "bench: crio-server did not exit 0 on SIGTERM ($STATUS)" >&2
+        [ -s "$TMP/server.log" ] && tail -20 "$TMP/server.log" >&2
+        FAIL=1
+    fi
+}
+
+# Runs a command, shows its output as it comes and keeps it in $TMP/$1.out;
+# its exit status goes to $TMP/$1.rc.
+tee_run() {   # name command...
+    name=$1
+    shift
+    { "$@"; echo $? > "$TMP/$name.rc"; } 2>&1 | tee "$TMP/$name.out"
+}
+summary_field() {   # file key: the value of key= on the file's *-summary line
+    sed -n 's/^[a-z]*-summary //p' "$1" 2>/dev/null | tr ' ' '\n' | sed -n "s|^$2=||p"
+}
+
+bench_unpack() {
+    echo
+    echo "== unpack: crio_layer_unpack vs tar -xzf, the same ~200 MiB gzip layer, $RUNS runs each"
+    say_load
+    tee_run unpack "$B/bench/unpack" --runs "$RUNS" --dir "$TMP"
+    rc=$(cat "$TMP/unpack.rc" 2>/dev/null || echo 1)
+    if [ "$rc" -ne 0 ]; then
+        echo "bench: bench/unpack failed (exit $rc)" >&2
+        FAIL=1
+    fi
+}
+
+bench_pull() {
+    echo
+    echo "== pull: CRI PullImage vs skopeo copy (and ctr images pull), big:1 from a local registry, $RUNS runs each"
+    say_load
+    set -- --build "$B" --runs "$RUNS"
+    [ -n "${BENCH_PULL_CONCURRENCY:-}" ] && set -- "$@" --concurrency "$BENCH_PULL_CONCURRENCY"
+    tee_run pull env TMPDIR="$TMP" "$PY" "$HERE/pull.py" "$@"
+    rc=$(cat "$TMP/pull.rc" 2>/dev/null || echo 1)
+    if [ "$rc" -ne 0 ]; then
+        echo "bench: bench/pull.py failed (exit $rc)" >&2
+        FAIL=1
+    fi
+}
+
+want version && bench_version
+want unpack && bench_unpack
+want pull && bench_pull
 
 verdict() {   # value op target  (integers; empty value = MISS)
     if [ -z "$1" ]; then echo MISS; return; fi
     if [ "$2" = lt ]; then [ "$1" -lt "$3" ] && echo PASS || echo MISS
     else [ "$1" -gt "$3" ] && echo PASS || echo MISS; fi
 }
-
-P50_A=$(field "${OUT_A:-}" p50)
-P50_B=$(field "${OUT_B:-}" p50)
-QPS_C=$(field "${OUT_C:-}" calls/s)
-QPS_B=$(field "${OUT_B:-}" calls/s)
+fverdict() {   # value max  (decimals; PASS when value <= max; empty value = MISS)
+    if [ -z "$1" ]; then echo MISS; return; fi
+    awk -v v="$1" -v m="$2" 'BEGIN { print (v + 0 <= m + 0) ? "PASS" : "MISS" }'
+}
+row() {
+    printf '%-42s %-26s %-11s %s\n' "$@"
+}
 
 echo
 echo "== summary"
-printf '%-34s %-14s %-12s %s\n' metric value target result
-printf '%-34s %-14s %-12s %s\n' "p50 latency, 1 connection" "${P50_A:-?} us" "< 100 us" "$(verdict "${P50_A}" lt 100)"
-printf '%-34s %-14s %-12s %s\n' "p50 latency, 8 connections (*)" "${P50_B:-?} us" "< 100 us" "$(verdict "${P50_B}" lt 100)"
-printf '%-34s %-14s %-12s %s\n' "throughput, 8 conn round trips" "${QPS_B:-?}/s" "> 20000/s" "$(verdict "${QPS_B}" gt 20000)"
-printf '%-34s %-14s %-12s %s\n' "throughput, 8 conn x 16 inflight" "${QPS_C:-?}/s" "> 20000/s" "$(verdict "${QPS_C}" gt 20000)"
-printf '%-34s %-14s %-12s %s\n' "RSS idle (after start)" "${RSS_IDLE:-?} KiB" "< 4096 KiB" "$(verdict "${RSS_IDLE}" lt 4096)"
-printf '%-34s %-14s %-12s %s\n' "RSS after load" "${RSS_LOAD:-?} KiB" "(report)" "-"
-printf '%-34s %-14s %-12s %s\n' "exit status on SIGTERM" "$STATUS" "0" "$([ "$STATUS" = 0 ] && echo PASS || echo FAIL)"
+row metric value target result
+if want version; then
+    P50_A=$(field "${OUT_A:-}" p50)
+    P50_B=$(field "${OUT_B:-}" p50)
+    QPS_C=$(field "${OUT_C:-}" calls/s)
+    QPS_B=$(field "${OUT_B:-}" calls/s)
+    row "Version p50 latency, 1 connection" "${P50_A:-?} us" "< 100 us" "$(verdict "${P50_A}" lt 100)"
+    row "Version p50 latency, 8 connections (*)" "${P50_B:-?} us" "< 100 us" "$(verdict "${P50_B}" lt 100)"
+    row "Version throughput, 8 conn round trips" "${QPS_B:-?}/s" "> 20000/s" "$(verdict "${QPS_B}" gt 20000)"
+    row "Version throughput, 8 conn x 16 inflight" "${QPS_C:-?}/s" "> 20000/s" "$(verdict "${QPS_C}" gt 20000)"
+    row "RSS idle (after start)" "${RSS_IDLE:-?} KiB" "< 4096 KiB" "$(verdict "${RSS_IDLE}" lt 4096)"
+    row "RSS after load" "${RSS_LOAD:-?} KiB" "(report)" "-"
+    row "exit status on SIGTERM" "$STATUS" "0" "$([ "$STATUS" = 0 ] && echo PASS || echo FAIL)"
+fi
+if want unpack; then
+    U=$TMP/unpack.out
+    UR=$(summary_field "$U" ratio)
+    if [ -n "$UR" ]; then
+        row "unpack $(summary_field "$U" mib) MiB layer, crio/tar -xzf" \
+            "$UR ($(summary_field "$U" crio) / $(summary_field "$U" tar) s)" "<= 1.20" "$(fverdict "$UR" 1.20)"
+    else
+        row "unpack ~200 MiB layer, crio/tar -xzf" "failed" "<= 1.20" "FAIL"
+    fi
+fi
+if want pull; then
+    P=$TMP/pull.out
+    PR=$(summary_field "$P" ratio)
+    if [ -n "$PR" ]; then
+        row "pull big:1, crio/skopeo (**)" "$PR ($(summary_field "$P" crio) / $(summary_field "$P" skopeo) s)" \
+            "<= 0.70" "$(fverdict "$PR" 0.70)"
+        if [ "$(summary_field "$P" ctr)" != - ]; then
+            row "pull big:1, crio/ctr (**)" \
+                "$(summary_field "$P" ctr_ratio) ($(summary_field "$P" crio) / $(summary_field "$P" ctr) s)" \
+                "(report)" "-"
+        else
+            row "pull big:1, crio/ctr (**)" "skipped (no containerd)" "(report)" "-"
+        fi
+    else
+        row "pull big:1, crio/skopeo (**)" "failed" "<= 0.70" "FAIL"
+    fi
+fi
 
-echo "(*) 8 clients in strict round trips: p50 is bounded below by about 8 / (calls/s) (Little's law),"
-echo "    and client and server threads share $(nproc) CPUs, so this row measures queueing, not the server alone."
-
-if [ "$STATUS" != 0 ]; then
-    echo "bench: crio-server did not exit 0 on SIGTERM ($STATUS)" >&2
-    [ -s "$TMP/server.log" ] && tail -20 "$TMP/server.log" >&2
-    FAIL=1
+if want version; then
+    echo "(*) 8 clients in strict round trips: p50 is bounded below by about 8 / (calls/s) (Little's law),"
+    echo "    and client and server threads share $(nproc) CPUs, so this row measures queueing, not the server alone."
+fi
+if want pull; then
+    echo "(**) medians of $RUNS runs, 250 MiB in 5 gzip layers from docker-registry on 127.0.0.1 (sharing the CPUs)."
+    echo "    crio: PullImage request to response; it downloads, verifies (blob digests and diff_ids), UNPACKS"
+    echo "    and syncs every layer.  skopeo copy: only copies the blobs into an OCI layout (verified, fsynced),"
+    echo "    no unpack.  ctr images pull: downloads, then unpacks into containerd's overlayfs snapshotter."
 fi
 exit "$FAIL"

@@ -8,9 +8,10 @@
  * Defaults: 2000 files of 100 KiB of incompressible data (200 MiB), gzip
  * level 1, 3 runs of each, alternating, in a temporary directory under
  * $TMPDIR (or /tmp).  Between runs the tree is removed and the file system
- * synced, untimed.  Prints every run, the medians and their ratio; exits 1
- * if any unpack fails, a tree has the wrong size, or the diff_id is not the
- * SHA-256 of the tar (computed here independently).
+ * synced, untimed.  Prints every run, the medians and their ratio, then a
+ * line for bench/run.sh ("unpack-summary crio=S tar=S ratio=R runs=N
+ * mib=M"); exits 1 if any unpack fails, a tree has the wrong size, or the
+ * diff_id is not the SHA-256 of the tar (computed here independently).
  */
 #include <archive.h>
 #include <archive_entry.h>
@@ -305,6 +306,8 @@ int main(int argc, char **argv)
     double mc = median(tc, runs), mt = median(tt, runs);
     printf("median: crio_layer_unpack %.3f s, tar -xzf %.3f s, ratio crio/tar %.2f (target <= 1.20: %s)\n", mc, mt,
            mc / mt, mc / mt <= 1.2 ? "PASS" : "MISS");
+    printf("unpack-summary crio=%.3f tar=%.3f ratio=%.2f runs=%d mib=%.1f\n", mc, mt, mc / mt, runs,
+           (double)st_tar.st_size / 1048576);
     rm_rf(root);
     return fail;
 }

@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -253,6 +254,7 @@ struct source {
     int (*blob)(void *ctx, const char *digest, int64_t size, int fd, crio_registry_progress_fn progress,
                 void *payload);
     void *ctx;
+    bool stream; /* blob() may write to a pipe (a transfer cut after some data then fails with CRIO_EABORTED) */
 };
 
 struct registry_source {
@@ -310,8 +312,132 @@ static void record_error(struct pull *p, int code)
     pthread_mutex_unlock(&p->mu);
 }
 
+/*
+ * Unpacks the blob read from `blob_fd` into a new layer directory (*dir) and
+ * checks its diff_id; the caller publishes it.
+ */
+static int unpack_layer(crio_store *st, struct layer_job *l, int blob_fd, char **dir, crio_unpack_result *res)
+{
+    int e = crio_store_layer_tmp(st, dir);
+    if (e < 0)
+        return e;
+    _cleanup_free_ char *diff = NULL;
+    if (asprintf(&diff, "%s/diff", *dir) < 0)
+        return crio_error_oom();
+    _cleanup_close_ int dfd = open(diff, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        return crio_error_sys(errno, "open %s", diff);
+    bool vfs = !strcmp(crio_store_driver(st), "vfs");
+    if (vfs && l->parent[0]) {
+        /* vfs: a layer is the whole tree, its parent's copied and this layer applied. */
+        _cleanup_free_ char *pdir = NULL;
+        _cleanup_close_ int pfd = -1;
+        if ((e = crio_store_layer_dir(&pdir, st, l->parent)) == 0 &&
+            (pfd = open(pdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+            e = crio_error_sys(errno, "layer %s: parent %s", l->digest, l->parent);
+        if (e == 0)
+            e = crio_copy_tree(pfd, dfd);
+        if (e < 0)
+            return crio_error_wrap(e, "layer %s", l->digest);
+    }
+    e = crio_layer_unpack(dfd, blob_fd, vfs ? CRIO_UNPACK_VFS : CRIO_UNPACK_OVERLAY, res);
+    if (e < 0)
+        return crio_error_wrap(e, "layer %s", l->digest);
+    if (strcmp(res->diff_id, l->diff_id) != 0)
+        return crio_error_set(CRIO_EDATALOSS, "layer %s: uncompressed content is %s, the config says %s", l->digest,
+                              res->diff_id, l->diff_id);
+    return 0;
+}
+
+/* The download side of a streamed layer: the blob goes into a pipe that the unpacker reads. */
+struct stream_dl {
+    struct pull *p;
+    struct layer_job *l;
+    int fd; /* the pipe's write end; closed when the download ends (EOF for the reader) */
+    int err;
+    char msg[1024];
+};
+
+static void *stream_dl_main(void *arg)
+{
+    struct stream_dl *d = arg;
+    /* Should the reader go away, write() fails with EPIPE here instead of killing the process. */
+    sigset_t pipe_set;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_set, NULL);
+    struct { const struct pull *p; const char *digest; } pp = { d->p, d->l->digest };
+    int e = d->p->src->blob(d->p->src->ctx, d->l->digest, d->l->size, d->fd,
+                            d->p->opts && d->p->opts->progress ? progress_cb : NULL, &pp);
+    close(d->fd);
+    d->fd = -1;
+    if (e < 0) {
+        d->err = e;
+        snprintf(d->msg, sizeof d->msg, "%s", crio_error_message(crio_error_last()));
+    }
+    return NULL;
+}
+
+/*
+ * Downloads and unpacks a layer at once, through a pipe: no temporary blob
+ * file (written, read back, and written to disk by the commit's syncfs), and
+ * the layer unpacks while it downloads.  The unpacker is hardened against
+ * hostile archives either way; nothing is published unless the blob matches
+ * its digest and size (checked by the download at its end) and the tar
+ * stream matches the diff_id.  Returns CRIO_EABORTED when the transfer was cut
+ * after some data (a pipe cannot be rewound for the registry client's
+ * retries) or no thread could start: the caller then downloads to a file.
+ */
+static int fetch_layer_streamed(struct pull *p, struct layer_job *l)
+{
+    crio_store *st = p->c->store;
+    int pfd[2];
+    if (pipe2(pfd, O_CLOEXEC) < 0)
+        return crio_error_sys(errno, "layer %s: pipe", l->digest);
+    fcntl(pfd[1], F_SETPIPE_SZ, 1 << 20); /* fewer wake-ups; the default size works too */
+    struct stream_dl d = { .p = p, .l = l, .fd = pfd[1] };
+    pthread_t thread;
+    int e = pthread_create(&thread, NULL, stream_dl_main, &d);
+    if (e) {
+        close(pfd[0]);
+        close(pfd[1]);
+        return crio_error_set(CRIO_EABORTED, "layer %s: no thread to stream it: %s", l->digest, strerror(e));
+    }
+    _cleanup_free_ char *dir = NULL;
+    crio_unpack_result res;
+    e = unpack_layer(st, l, pfd[0], &dir, &res);
+    /*
+     * What the unpacker left unread is read here: the download always runs
+     * to its end and checks the digest, and its error, if any, is the one
+     * reported, as when the blob is downloaded before it is unpacked.
+     */
+    char sink[16384];
+    for (;;) {
+        ssize_t n = read(pfd[0], sink, sizeof sink);
+        if (n == 0 || (n < 0 && errno != EINTR))
+            break;
+    }
+    close(pfd[0]);
+    pthread_join(thread, NULL);
+    if (d.err)
+        e = crio_error_set(d.err, "%s", d.msg);
+    if (e == 0)
+        e = crio_store_layer_commit(st, dir, l->chain_id, l->diff_id, l->parent, res.tar_bytes);
+    if (e < 0 && dir)
+        crio_fs_remove_tree(AT_FDCWD, dir);
+    return e;
+}
+
 static int fetch_layer(struct pull *p, struct layer_job *l)
 {
+    if (p->src->stream) {
+        int e = fetch_layer_streamed(p, l);
+        if (e != CRIO_EABORTED)
+            return e;
+        crio_log_info("layer %s: %s; downloading it again to a file", l->digest,
+                      crio_error_message(crio_error_last()));
+        crio_error_clear();
+    }
     crio_store *st = p->c->store;
     _cleanup_free_ char *tmp = NULL, *dir = NULL;
     _cleanup_close_ int fd = -1;
@@ -322,40 +448,16 @@ static int fetch_layer(struct pull *p, struct layer_job *l)
     e = p->src->blob(p->src->ctx, l->digest, l->size, fd, p->opts && p->opts->progress ? progress_cb : NULL, &pp);
     if (e == 0 && lseek(fd, 0, SEEK_SET) < 0)
         e = crio_error_sys(errno, "layer %s", l->digest);
+    crio_unpack_result res;
     if (e == 0)
-        e = crio_store_layer_tmp(st, &dir);
-    if (e == 0) {
-        _cleanup_free_ char *diff = NULL;
-        if (asprintf(&diff, "%s/diff", dir) < 0)
-            e = crio_error_oom();
-        _cleanup_close_ int dfd = e == 0 ? open(diff, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
-        crio_unpack_result res;
-        bool vfs = !strcmp(crio_store_driver(st), "vfs");
-        if (e == 0 && dfd < 0)
-            e = crio_error_sys(errno, "open %s", diff);
-        if (e == 0 && vfs && l->parent[0]) {
-            /* vfs: a layer is the whole tree, its parent's copied and this layer applied. */
-            _cleanup_free_ char *pdir = NULL;
-            _cleanup_close_ int pfd = -1;
-            if ((e = crio_store_layer_dir(&pdir, st, l->parent)) == 0 &&
-                (pfd = open(pdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-                e = crio_error_sys(errno, "layer %s: parent %s", l->digest, l->parent);
-            if (e == 0)
-                e = crio_copy_tree(pfd, dfd);
-        }
-        if (e == 0)
-            e = crio_layer_unpack(dfd, fd, vfs ? CRIO_UNPACK_VFS : CRIO_UNPACK_OVERLAY, &res);
-        if (e < 0)
-            e = crio_error_wrap(e, "layer %s", l->digest);
-        else if (strcmp(res.diff_id, l->diff_id) != 0)
-            e = crio_error_set(CRIO_EDATALOSS, "layer %s: uncompressed content is %s, the config says %s",
-                               l->digest, res.diff_id, l->diff_id);
-        if (e == 0)
-            e = crio_store_layer_commit(st, dir, l->chain_id, l->diff_id, l->parent, res.tar_bytes);
-    }
+        e = unpack_layer(st, l, fd, &dir, &res);
+    /* The blob is not needed any more: dropped before the commit's syncfs would write it out. */
+    unlink(tmp);
+    (void)!ftruncate(fd, 0);
+    if (e == 0)
+        e = crio_store_layer_commit(st, dir, l->chain_id, l->diff_id, l->parent, res.tar_bytes);
     if (e < 0 && dir)
         crio_fs_remove_tree(AT_FDCWD, dir);
-    unlink(tmp);
     return e;
 }
 
@@ -737,7 +839,7 @@ static int pull_from(crio *c, const crio_ref *ref, const char *name, const crio_
     if (e < 0)
         return e;
     struct registry_source rs = { reg, repo };
-    struct source src = { registry_manifest, registry_blob, &rs };
+    struct source src = { registry_manifest, registry_blob, &rs, true };
     return pull_image(c, &src, name, ref->digest ? ref->digest : ref->tag, ref->tag, opts, id_out);
 }
 
@@ -1347,7 +1449,7 @@ int crio_image_import(crio_image **out, crio *c, const char *path, const char *n
     char id[65] = "";
     if (e == 0) {
         _cleanup_free_ char *rname = crio_ref_name(&ref);
-        struct source src = { layout_manifest, layout_blob, &ls };
+        struct source src = { layout_manifest, layout_blob, &ls, false };
         /* A tag given with the name selects the layout's manifest of that tag when there is one. */
         e = rname ? pull_image(c, &src, rname, want_tag, ref.tag, NULL, id) : crio_error_oom();
     }

@@ -248,7 +248,7 @@ struct xfer {
     size_t len, cap, max;
     /* file sink */
     int fd;
-    off_t fd_start;
+    off_t fd_start;     /* -1: a pipe, which cannot be rewound for a retry */
     EVP_MD_CTX *md;
     uint64_t done;
     int64_t expect;
@@ -364,6 +364,7 @@ static size_t on_body(char *data, size_t size, size_t n, void *userp)
 /* Forgets a failed attempt's data so that the next attempt starts clean. */
 static int xfer_reset(struct xfer *x)
 {
+    uint64_t had_data = x->done;
     x->len = 0;
     x->status = 0;
     x->done = 0;
@@ -376,8 +377,13 @@ static int xfer_reset(struct xfer *x)
     x->www_auth = x->content_type = x->errbody = NULL;
     x->errlen = 0;
     if (x->fd >= 0) {
-        if (ftruncate(x->fd, x->fd_start) < 0 || lseek(x->fd, x->fd_start, SEEK_SET) < 0)
+        if (x->fd_start < 0) {
+            if (had_data) /* a pipe cannot take the data back (get() does not come here for one) */
+                return crio_error_set(CRIO_EABORTED, "a stream cannot restart after %llu bytes",
+                                      (unsigned long long)had_data);
+        } else if (ftruncate(x->fd, x->fd_start) < 0 || lseek(x->fd, x->fd_start, SEEK_SET) < 0) {
             return crio_error_sys(errno, "reset download file");
+        }
         if (EVP_DigestInit_ex(x->md, EVP_sha256(), NULL) != 1)
             return crio_error_set(CRIO_EINTERNAL, "sha256 init");
     }
@@ -467,6 +473,8 @@ static void apply_common(crio_registry *r, CURL *e, struct xfer *x)
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_USERAGENT, "libcrio/" "0.1");
+    /* Blobs arrive in larger pieces: fewer callbacks, writes and digest updates (default 16 KiB). */
+    curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 256L * 1024);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
@@ -654,6 +662,13 @@ static int get(crio_registry *r, const char *path, const char *accept, const cha
                 crio_log_debug("registry %s: no TLS, using plain HTTP", r->host);
                 continue;
             }
+            if (retryable(cc) && x->fd >= 0 && x->fd_start < 0 && x->done > 0) {
+                /* Part of the blob went down a pipe already: only the caller can start again. */
+                rc = crio_error_set(CRIO_EABORTED, "%s: %s://%s: %s after %llu bytes of a stream", what,
+                                    sch == SCHEME_HTTP ? "http" : "https", r->host, curl_easy_strerror(cc),
+                                    (unsigned long long)x->done);
+                break;
+            }
             if (retryable(cc) && ++attempt < r->limits.attempts) {
                 crio_log_info("registry %s: %s: %s; retrying in %ld ms", r->host, what, curl_easy_strerror(cc),
                               backoff);
@@ -770,6 +785,12 @@ int crio_registry_get_manifest(crio_registry *r, const char *repo, const char *r
     return *media_type && *body ? 0 : crio_error_oom();
 }
 
+/*
+ * `fd` may also be a pipe (image.c streams layers into the unpacker): a
+ * failure before the first byte of the body is retried as for a file, but a
+ * transfer cut after some data cannot be rewound and fails with
+ * CRIO_EABORTED, for the caller to start again.
+ */
 int crio_registry_get_blob(crio_registry *r, const char *repo, const char *digest, int64_t size, int fd,
                            crio_registry_progress_fn progress, void *payload)
 {
@@ -781,8 +802,9 @@ int crio_registry_get_blob(crio_registry *r, const char *repo, const char *diges
         return crio_error_oom();
     struct xfer x = { .fd = fd, .expect = size, .progress = progress, .payload = payload };
     x.fd_start = lseek(fd, 0, SEEK_CUR);
+    bool is_pipe = x.fd_start < 0 && errno == ESPIPE;
     x.md = EVP_MD_CTX_new();
-    if (x.fd_start < 0 || !x.md) {
+    if ((x.fd_start < 0 && !is_pipe) || !x.md) {
         xfer_done(&x);
         return x.md ? crio_error_sys(errno, "%s: download file", what) : crio_error_oom();
     }

@@ -213,8 +213,17 @@ static bool take_stream_messages(struct call *call)
         free(list);
         list = n;
     }
-    if (finished && total == 0)
+    if (finished && total == 0) {
+        /* The handler is done and everything it sent is out: its status ends the
+         * stream (recorded here, since the trailers may go before stream_progress runs). */
+        if (call->state != CALL_RESPONDED) {
+            call->state = CALL_RESPONDED;
+            stop_timer(call);
+            call_done_stats(call, w->reply.status);
+            set_final(call, w->reply.status, w->reply.message);
+        }
         call->out_eof = true;
+    }
     return total > 0 && call->out;
 }
 
