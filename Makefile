@@ -24,7 +24,11 @@ VERSION := $(VERSION_MAJOR).$(VERSION_MINOR).$(VERSION_PATCH)
 SONAME := libcrio.so.$(VERSION_MAJOR)
 SOFILE := libcrio.so.$(VERSION)
 
-PKGS_LIB := libcjson libarchive zlib libzstd libcrypto libcurl
+# libcrio.so links PKGS_LIB_LINK.  It only dlopens PKGS_LIB_DLOPEN, at the first image
+# operation (lib/base/dlopen.c): their headers are used, their libraries are not linked.
+PKGS_LIB_LINK := libcjson zlib libzstd
+PKGS_LIB_DLOPEN := libarchive libcrypto libcurl
+PKGS_LIB := $(PKGS_LIB_LINK) $(PKGS_LIB_DLOPEN)
 PKGS_SERVER := libuv libnghttp2 libprotobuf-c libcjson
 PKGS_CLI := libnghttp2 libprotobuf-c libcjson
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS_LIB) $(PKGS_SERVER) $(PKGS_CLI) 2>/dev/null)
@@ -41,7 +45,9 @@ LDFLAGS_ALL := $(SAN_FLAGS) $(LDFLAGS)
 
 LIB_SRCS := $(sort $(wildcard lib/*/*.c lib/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(B)/obj/%.o)
-LIB_LIBS := $(shell pkg-config --libs $(PKGS_LIB) 2>/dev/null) -lpthread -lm
+LIB_LIBS := $(shell pkg-config --libs $(PKGS_LIB_LINK) 2>/dev/null) -ldl -lpthread
+# For the unit tests and benchmarks, which call these libraries themselves.
+LIB_DLOPEN_LIBS := $(shell pkg-config --libs $(PKGS_LIB_DLOPEN) 2>/dev/null)
 
 # proto/api.proto (the CRI) and proto/libcrio.proto (libcrio.v1: pull progress, import).
 PROTOS := api libcrio
@@ -112,7 +118,7 @@ $(B)/libcrio.a: $(LIB_OBJS)
 	ar rcs $@ $^
 
 PC_SUBST = sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' \
-	    -e 's|@VERSION@|$(VERSION)|g' -e 's|@PRIVATE_REQUIRES@|$(PKGS_LIB)|g' pkgconfig/libcrio.pc.in
+	    -e 's|@VERSION@|$(VERSION)|g' -e 's|@PRIVATE_REQUIRES@|$(PKGS_LIB_LINK)|g' pkgconfig/libcrio.pc.in
 
 # The build tree's copy names the default prefix; `make install` writes one
 # for the prefix it installs to.
@@ -131,7 +137,7 @@ $(B)/crioctl: $(CLI_OBJS) $(PROTO_OBJ) $(B)/$(SOFILE)
 $(B)/tests/unit/%: tests/unit/%.c $(B)/libcrio.a $(SERVER_CORE_OBJS) $(CLI_CORE_OBJS) $(PROTO_OBJ) $(B)/.flags
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Iserver -Icli -o $@ $< $(SERVER_CORE_OBJS) $(CLI_CORE_OBJS) $(PROTO_OBJ) $(B)/libcrio.a \
-	    $(LDFLAGS_ALL) $(LIB_LIBS) $(SERVER_LIBS) $(CLI_LIBS) -lcriterion
+	    $(LDFLAGS_ALL) $(LIB_LIBS) $(LIB_DLOPEN_LIBS) $(SERVER_LIBS) $(CLI_LIBS) -lcriterion
 
 # API tests see only the public headers and link the shared library.
 $(B)/tests/api/%: tests/api/%.c $(B)/$(SOFILE) $(B)/.flags
@@ -141,7 +147,7 @@ $(B)/tests/api/%: tests/api/%.c $(B)/$(SOFILE) $(B)/.flags
 
 $(B)/bench/%: bench/%.c $(B)/libcrio.a $(B)/.flags
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -o $@ $< $(B)/libcrio.a $(LDFLAGS_ALL) $(LIB_LIBS) $(shell pkg-config --libs libnghttp2) -lpthread
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(B)/libcrio.a $(LDFLAGS_ALL) $(LIB_LIBS) $(LIB_DLOPEN_LIBS) $(shell pkg-config --libs libnghttp2) -lpthread
 
 CHECK_SUITES := check-abi check-headers check-unit check-api check-pkgconfig check-fixtures check-integration
 

@@ -1,7 +1,6 @@
 #include "base/json.h"
 
 #include <errno.h>
-#include <math.h>
 #include <string.h>
 
 #include "base/error.h"
@@ -48,8 +47,9 @@ const char *crio_json_string(const cJSON *obj, const char *key)
 int64_t crio_json_int(const cJSON *obj, const char *key, int64_t def)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) || v->valuedouble != floor(v->valuedouble) ||
-        v->valuedouble < -9.2e18 || v->valuedouble > 9.2e18)
+    /* In range first (NaN fails both comparisons), then integral: no libm needed. */
+    if (!cJSON_IsNumber(v) || !(v->valuedouble >= -9.2e18 && v->valuedouble <= 9.2e18) ||
+        v->valuedouble != (double)(int64_t)v->valuedouble)
         return def;
     return (int64_t)v->valuedouble;
 }

@@ -1,11 +1,8 @@
 /* oci-archive and docker-archive tarballs -> OCI image layout directories. */
 #include "image/archive.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +10,7 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "base/dlopen.h"
 #include "base/error.h"
 #include "base/fs.h"
 #include "base/json.h"
@@ -79,7 +77,7 @@ static int normalize(char *out, size_t cap, const char *in)
 static void hex_digest(char out[72], EVP_MD_CTX *md)
 {
     unsigned char d[32];
-    EVP_DigestFinal_ex(md, d, NULL);
+    sym_EVP_DigestFinal_ex(md, d, NULL);
     strcpy(out, "sha256:");
     for (int i = 0; i < 32; i++)
         sprintf(out + 7 + 2 * i, "%02x", d[i]);
@@ -91,17 +89,17 @@ static int copy_entry(struct archive *a, int dirfd, const char *name, char diges
     _cleanup_close_ int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (fd < 0)
         return crio_error_sys(errno, "archive entry %s", name);
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    EVP_MD_CTX *md = sym_EVP_MD_CTX_new();
     if (!md)
         return crio_error_oom();
-    EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+    sym_EVP_DigestInit_ex(md, sym_EVP_sha256(), NULL);
     const void *buf;
     size_t len;
     la_int64_t off;
     int r, e = 0;
     *size = 0;
-    while ((r = archive_read_data_block(a, &buf, &len, &off)) == ARCHIVE_OK) {
-        EVP_DigestUpdate(md, buf, len);
+    while ((r = sym_archive_read_data_block(a, &buf, &len, &off)) == ARCHIVE_OK) {
+        sym_EVP_DigestUpdate(md, buf, len);
         if (pwrite(fd, buf, len, off) != (ssize_t)len) {
             e = crio_error_sys(errno ? errno : EIO, "archive entry %s: write", name);
             break;
@@ -110,9 +108,9 @@ static int copy_entry(struct archive *a, int dirfd, const char *name, char diges
             *size = (uint64_t)off + len;
     }
     if (e == 0 && r != ARCHIVE_EOF)
-        e = crio_error_set(CRIO_EINVAL, "archive entry %s: %s", name, archive_error_string(a));
+        e = crio_error_set(CRIO_EINVAL, "archive entry %s: %s", name, sym_archive_error_string(a));
     hex_digest(digest, md);
-    EVP_MD_CTX_free(md);
+    sym_EVP_MD_CTX_free(md);
     return e;
 }
 
@@ -120,7 +118,7 @@ static int copy_entry(struct archive *a, int dirfd, const char *name, char diges
 static int put_blob(int dirfd, const char *data, size_t len, char digest[72])
 {
     unsigned char d[32];
-    EVP_Digest(data, len, d, NULL, EVP_sha256(), NULL);
+    sym_EVP_Digest(data, len, d, NULL, sym_EVP_sha256(), NULL);
     strcpy(digest, "sha256:");
     for (int i = 0; i < 32; i++)
         sprintf(digest + 7 + 2 * i, "%02x", d[i]);
@@ -204,20 +202,20 @@ static int convert_docker(int dirfd, char **name)
         _cleanup_close_ int fd = openat(dirfd, clean, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0)
             return crio_error_sys(errno, "docker-archive: layer %s", l->valuestring);
-        EVP_MD_CTX *md = EVP_MD_CTX_new();
+        EVP_MD_CTX *md = sym_EVP_MD_CTX_new();
         if (!md)
             return crio_error_oom();
-        EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+        sym_EVP_DigestInit_ex(md, sym_EVP_sha256(), NULL);
         char buf[65536];
         ssize_t n;
         uint64_t size = 0;
         while ((n = read(fd, buf, sizeof buf)) > 0) {
-            EVP_DigestUpdate(md, buf, (size_t)n);
+            sym_EVP_DigestUpdate(md, buf, (size_t)n);
             size += (uint64_t)n;
         }
         char ld[72];
         hex_digest(ld, md);
-        EVP_MD_CTX_free(md);
+        sym_EVP_MD_CTX_free(md);
         if (n < 0)
             return crio_error_sys(errno, "docker-archive: read layer %s", l->valuestring);
         char dst[96];
@@ -256,21 +254,23 @@ int crio_image_archive_to_layout(const char *path, const char *outdir, char **na
 {
     if (name)
         *name = NULL;
+    int e = crio_dl_archive();
+    if (e < 0 || (e = crio_dl_crypto()) < 0)
+        return crio_error_wrap(e, "import %s", path);
     _cleanup_close_ int dirfd = open(outdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dirfd < 0)
         return crio_error_sys(errno, "import: %s", outdir);
     if (mkdirat(dirfd, "blobs", 0755) < 0 || mkdirat(dirfd, "blobs/sha256", 0755) < 0 ||
         mkdirat(dirfd, "docker", 0755) < 0)
         return crio_error_sys(errno, "import: %s", outdir);
-    struct archive *a = archive_read_new();
+    struct archive *a = sym_archive_read_new();
     if (!a)
         return crio_error_oom();
-    archive_read_support_filter_all(a);
-    archive_read_support_format_tar(a);
-    int e = 0;
-    if (archive_read_open_filename(a, path, 1 << 20) != ARCHIVE_OK) {
-        e = crio_error_set(CRIO_EINVAL, "import %s: %s", path, archive_error_string(a));
-        archive_read_free(a);
+    sym_archive_read_support_filter_all(a);
+    sym_archive_read_support_format_tar(a);
+    if (sym_archive_read_open_filename(a, path, 1 << 20) != ARCHIVE_OK) {
+        e = crio_error_set(CRIO_EINVAL, "import %s: %s", path, sym_archive_error_string(a));
+        sym_archive_read_free(a);
         return e;
     }
     bool oci = false, docker = false;
@@ -278,24 +278,25 @@ int crio_image_archive_to_layout(const char *path, const char *outdir, char **na
     static __thread struct { char name[512], target[512]; } links[MAX_LINKS];
     struct archive_entry *ent;
     int r;
-    while (e == 0 && (r = archive_read_next_header(a, &ent)) == ARCHIVE_OK) {
+    while (e == 0 && (r = sym_archive_read_next_header(a, &ent)) == ARCHIVE_OK) {
         if (++count > MAX_ENTRIES) {
             e = crio_error_set(CRIO_EINVAL, "import %s: more than %d entries", path, MAX_ENTRIES);
             break;
         }
         char n[512];
-        if (clean_name(n, sizeof n, archive_entry_pathname(ent)) < 0) {
-            if (!strcmp(archive_entry_pathname(ent), "./") || !strcmp(archive_entry_pathname(ent), "."))
+        if (clean_name(n, sizeof n, sym_archive_entry_pathname(ent)) < 0) {
+            if (!strcmp(sym_archive_entry_pathname(ent), "./") || !strcmp(sym_archive_entry_pathname(ent), "."))
                 continue;
-            e = crio_error_set(CRIO_EINVAL, "import %s: unsafe entry name \"%s\"", path, archive_entry_pathname(ent));
+            e = crio_error_set(CRIO_EINVAL, "import %s: unsafe entry name \"%s\"", path,
+                               sym_archive_entry_pathname(ent));
             break;
         }
-        mode_t type = archive_entry_filetype(ent);
+        mode_t type = sym_archive_entry_filetype(ent);
         if (type == AE_IFDIR)
             continue;
         if (type == AE_IFLNK && nlinks < MAX_LINKS) {
             /* docker-archive writers link <id>/layer.tar to a shared file: resolve after the loop. */
-            const char *target = archive_entry_symlink(ent);
+            const char *target = sym_archive_entry_symlink(ent);
             char base[512], joined[1100];
             snprintf(base, sizeof base, "%s", n);
             char *slash = strrchr(base, '/');
@@ -344,8 +345,8 @@ int crio_image_archive_to_layout(const char *path, const char *outdir, char **na
         }
     }
     if (e == 0 && r != ARCHIVE_EOF && r != ARCHIVE_OK)
-        e = crio_error_set(CRIO_EINVAL, "import %s: %s", path, archive_error_string(a));
-    archive_read_free(a);
+        e = crio_error_set(CRIO_EINVAL, "import %s: %s", path, sym_archive_error_string(a));
+    sym_archive_read_free(a);
     for (int i = 0; e == 0 && i < nlinks; i++) {
         char from[600], to[600];
         snprintf(from, sizeof from, "docker/%s", links[i].target);

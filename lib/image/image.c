@@ -2,7 +2,6 @@
 #include <crio/image.h>
 
 #include <errno.h>
-#include <openssl/evp.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
@@ -16,6 +15,7 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "base/dlopen.h"
 #include "base/error.h"
 #include "base/fs.h"
 #include "base/id.h"
@@ -750,8 +750,8 @@ static int pull_image(crio *c, const struct source *src, const char *name, const
         l->size = crio_json_int(ld, "size", -1);
         snprintf(l->diff_id, sizeof l->diff_id, "%s", di->valuestring);
         snprintf(l->parent, sizeof l->parent, "%s", i ? p.layers[i - 1].chain_id : "");
-        crio_chain_id(l->chain_id, i ? p.layers[i - 1].chain_id : NULL, l->diff_id);
-        if ((e = crio_store_pin(c->store, l->chain_id)) < 0)
+        if ((e = crio_chain_id(l->chain_id, i ? p.layers[i - 1].chain_id : NULL, l->diff_id)) < 0 ||
+            (e = crio_store_pin(c->store, l->chain_id)) < 0)
             goto out;
         npinned_layers = (size_t)i + 1;
     }
@@ -1283,18 +1283,20 @@ static int layout_blob(void *ctx, const char *digest, int64_t size, int fd, crio
     struct layout_source *ls = ctx;
     if (!crio_digest_valid(digest) || strncmp(digest, "sha256:", 7))
         return crio_error_set(CRIO_EINVAL, "layout blob: invalid digest \"%s\"", digest);
+    int e = crio_dl_crypto();
+    if (e < 0)
+        return e;
     char rel[96];
     snprintf(rel, sizeof rel, "blobs/sha256/%s", digest + 7);
     _cleanup_close_ int in = openat(ls->dirfd, rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (in < 0)
         return crio_error_sys(errno, "layout blob %s", digest);
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    EVP_MD_CTX *md = sym_EVP_MD_CTX_new();
     if (!md)
         return crio_error_oom();
-    EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+    sym_EVP_DigestInit_ex(md, sym_EVP_sha256(), NULL);
     static __thread char buf[1 << 16];
     uint64_t done = 0;
-    int e = 0;
     for (;;) {
         ssize_t n = read(in, buf, sizeof buf);
         if (n < 0 && errno == EINTR)
@@ -1309,7 +1311,7 @@ static int layout_blob(void *ctx, const char *digest, int64_t size, int fd, crio
             e = crio_error_set(CRIO_EDATALOSS, "layout blob %s: larger than %lld bytes", digest, (long long)size);
             break;
         }
-        EVP_DigestUpdate(md, buf, (size_t)n);
+        sym_EVP_DigestUpdate(md, buf, (size_t)n);
         if (write(fd, buf, (size_t)n) != n) {
             e = crio_error_sys(errno ? errno : EIO, "copy layout blob %s", digest);
             break;
@@ -1319,8 +1321,8 @@ static int layout_blob(void *ctx, const char *digest, int64_t size, int fd, crio
             progress(done, size < 0 ? 0 : (uint64_t)size, payload);
     }
     unsigned char d[32];
-    EVP_DigestFinal_ex(md, d, NULL);
-    EVP_MD_CTX_free(md);
+    sym_EVP_DigestFinal_ex(md, d, NULL);
+    sym_EVP_MD_CTX_free(md);
     if (e < 0)
         return e;
     char hex[65];

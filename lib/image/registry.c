@@ -2,9 +2,7 @@
 #include "image/registry.h"
 
 #include <ctype.h>
-#include <curl/curl.h>
 #include <errno.h>
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +12,7 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "base/dlopen.h"
 #include "base/error.h"
 #include "base/json.h"
 #include "base/log.h"
@@ -43,14 +42,6 @@ struct crio_registry {
     pthread_mutex_t share_mu[CURL_LOCK_DATA_LAST];
 };
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_result;
-
-static void curl_init(void)
-{
-    curl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
 static void share_lock(CURL *h, curl_lock_data data, curl_lock_access access, void *userptr)
 {
     crio_registry *r = userptr;
@@ -75,7 +66,7 @@ static int split_auth(const char *auth, char **user, char **pass)
     _cleanup_free_ unsigned char *out = malloc(len + 4);
     if (!out)
         return crio_error_oom();
-    int n = EVP_DecodeBlock(out, (const unsigned char *)auth, (int)len);
+    int n = sym_EVP_DecodeBlock(out, (const unsigned char *)auth, (int)len);
     if (n < 0)
         return crio_error_set(CRIO_EINVAL, "auth: not valid base64");
     while (len > 0 && auth[len - 1] == '=') { /* EVP_DecodeBlock counts padding as zeros */
@@ -104,7 +95,7 @@ void crio_registry_free(crio_registry *r)
         free(t);
     }
     if (r->share)
-        curl_share_cleanup(r->share);
+        sym_curl_share_cleanup(r->share);
     for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
         pthread_mutex_destroy(&r->share_mu[i]);
     pthread_mutex_destroy(&r->mu);
@@ -121,9 +112,10 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(crio_registry, crio_registry_free)
 
 int crio_registry_new(crio_registry **out, const char *host, bool insecure, const crio_registry_auth *auth)
 {
-    pthread_once(&curl_once, curl_init);
-    if (curl_init_result != CURLE_OK)
-        return crio_error_set(CRIO_EINTERNAL, "libcurl: %s", curl_easy_strerror(curl_init_result));
+    /* Every other function here works on a client this made: the libraries are loaded. */
+    int e = crio_dl_curl();
+    if (e < 0 || (e = crio_dl_crypto()) < 0)
+        return e;
     _cleanup_(crio_registry_freep) crio_registry *r = calloc(1, sizeof *r);
     if (!r)
         return crio_error_oom();
@@ -141,20 +133,19 @@ int crio_registry_new(crio_registry **out, const char *host, bool insecure, cons
         r->identity_token = dup_or_null(auth->identity_token);
         r->registry_token = dup_or_null(auth->registry_token);
         if (auth->auth && *auth->auth && !r->username) {
-            int e = split_auth(auth->auth, &r->username, &r->password);
-            if (e < 0)
+            if ((e = split_auth(auth->auth, &r->username, &r->password)) < 0)
                 return e;
         }
     }
     /* Connections (and DNS) are shared by the client's concurrent transfers. */
-    r->share = curl_share_init();
+    r->share = sym_curl_share_init();
     if (!r->share)
         return crio_error_oom();
-    curl_share_setopt(r->share, CURLSHOPT_LOCKFUNC, share_lock);
-    curl_share_setopt(r->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
-    curl_share_setopt(r->share, CURLSHOPT_USERDATA, r);
-    curl_share_setopt(r->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
-    curl_share_setopt(r->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+    sym_curl_share_setopt(r->share, CURLSHOPT_LOCKFUNC, share_lock);
+    sym_curl_share_setopt(r->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
+    sym_curl_share_setopt(r->share, CURLSHOPT_USERDATA, r);
+    sym_curl_share_setopt(r->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+    sym_curl_share_setopt(r->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
     *out = TAKE_PTR(r);
     return 0;
 }
@@ -302,7 +293,7 @@ static size_t on_body(char *data, size_t size, size_t n, void *userp)
     struct xfer *x = userp;
     size_t len = size * n;
     long status = 0;
-    curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+    sym_curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
     if (status != 200) {
         /* An error page: keep the start of it for the message. */
         size_t room = ERROR_BODY_MAX - x->errlen;
@@ -342,7 +333,7 @@ static size_t on_body(char *data, size_t size, size_t n, void *userp)
         x->over_limit = true;
         return 0;
     }
-    EVP_DigestUpdate(x->md, data, len);
+    sym_EVP_DigestUpdate(x->md, data, len);
     for (size_t off = 0; off < len;) {
         ssize_t w = write(x->fd, data + off, len - off);
         if (w < 0) {
@@ -384,7 +375,7 @@ static int xfer_reset(struct xfer *x)
         } else if (ftruncate(x->fd, x->fd_start) < 0 || lseek(x->fd, x->fd_start, SEEK_SET) < 0) {
             return crio_error_sys(errno, "reset download file");
         }
-        if (EVP_DigestInit_ex(x->md, EVP_sha256(), NULL) != 1)
+        if (sym_EVP_DigestInit_ex(x->md, sym_EVP_sha256(), NULL) != 1)
             return crio_error_set(CRIO_EINTERNAL, "sha256 init");
     }
     return 0;
@@ -397,7 +388,7 @@ static void xfer_done(struct xfer *x)
     free(x->content_type);
     free(x->errbody);
     if (x->md)
-        EVP_MD_CTX_free(x->md);
+        sym_EVP_MD_CTX_free(x->md);
 }
 
 static void sleep_ms(long ms)
@@ -463,37 +454,37 @@ static void token_put(crio_registry *r, const char *scope, const char *value, lo
 
 static void apply_common(crio_registry *r, CURL *e, struct xfer *x)
 {
-    curl_easy_setopt(e, CURLOPT_SHARE, r->share);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, r->limits.connect_timeout_ms);
-    curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, r->limits.stall_timeout_s);
-    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
-    curl_easy_setopt(e, CURLOPT_MAXREDIRS, 10L);
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_USERAGENT, "libcrio/" "0.1");
+    sym_curl_easy_setopt(e, CURLOPT_SHARE, r->share);
+    sym_curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    sym_curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, r->limits.connect_timeout_ms);
+    sym_curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    sym_curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, r->limits.stall_timeout_s);
+    sym_curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+    sym_curl_easy_setopt(e, CURLOPT_MAXREDIRS, 10L);
+    sym_curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    sym_curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    sym_curl_easy_setopt(e, CURLOPT_USERAGENT, "libcrio/" "0.1");
     /* Blobs arrive in larger pieces: fewer callbacks, writes and digest updates (default 16 KiB). */
-    curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 256L * 1024);
-    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
+    sym_curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 256L * 1024);
+    sym_curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+    sym_curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
+    sym_curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    sym_curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
     if (r->insecure) {
-        curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
-        curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+        sym_curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+        sym_curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
     }
 }
 
 /* Fetches a bearer token for `scope` from the challenge's realm. */
 static int fetch_token(crio_registry *r, const crio_auth_challenge *ch, const char *scope)
 {
-    CURL *e = curl_easy_init();
+    CURL *e = sym_curl_easy_init();
     if (!e)
         return crio_error_oom();
     struct xfer x = { .fd = -1, .max = TOKEN_BODY_MAX, .easy = e };
-    char *svc = curl_easy_escape(e, ch->service, 0);
-    char *sc = curl_easy_escape(e, scope, 0);
+    char *svc = sym_curl_easy_escape(e, ch->service, 0);
+    char *sc = sym_curl_easy_escape(e, scope, 0);
     char *url = NULL, *form = NULL;
     int rc = 0;
     if (!svc || !sc) {
@@ -503,32 +494,32 @@ static int fetch_token(crio_registry *r, const crio_auth_challenge *ch, const ch
     apply_common(r, e, &x);
     if (r->identity_token) {
         /* OAuth2 refresh-token grant, as docker login's identity tokens need. */
-        char *rt = curl_easy_escape(e, r->identity_token, 0);
+        char *rt = sym_curl_easy_escape(e, r->identity_token, 0);
         if (!rt || asprintf(&form, "grant_type=refresh_token&refresh_token=%s&service=%s&scope=%s&client_id=libcrio",
                             rt, svc, sc) < 0) {
-            curl_free(rt);
+            sym_curl_free(rt);
             rc = crio_error_oom();
             goto out;
         }
-        curl_free(rt);
-        curl_easy_setopt(e, CURLOPT_URL, ch->realm);
-        curl_easy_setopt(e, CURLOPT_POSTFIELDS, form);
+        sym_curl_free(rt);
+        sym_curl_easy_setopt(e, CURLOPT_URL, ch->realm);
+        sym_curl_easy_setopt(e, CURLOPT_POSTFIELDS, form);
     } else {
         if (asprintf(&url, "%s%sservice=%s&scope=%s", ch->realm, strchr(ch->realm, '?') ? "&" : "?", svc, sc) < 0) {
             rc = crio_error_oom();
             goto out;
         }
-        curl_easy_setopt(e, CURLOPT_URL, url);
+        sym_curl_easy_setopt(e, CURLOPT_URL, url);
         if (r->username) {
-            curl_easy_setopt(e, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
-            curl_easy_setopt(e, CURLOPT_USERNAME, r->username);
-            curl_easy_setopt(e, CURLOPT_PASSWORD, r->password ? r->password : "");
+            sym_curl_easy_setopt(e, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+            sym_curl_easy_setopt(e, CURLOPT_USERNAME, r->username);
+            sym_curl_easy_setopt(e, CURLOPT_PASSWORD, r->password ? r->password : "");
         }
     }
-    CURLcode cc = curl_easy_perform(e);
-    curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &x.status);
+    CURLcode cc = sym_curl_easy_perform(e);
+    sym_curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &x.status);
     if (cc != CURLE_OK) {
-        rc = crio_error_set(CRIO_EUNAVAILABLE, "token server %s: %s", ch->realm, curl_easy_strerror(cc));
+        rc = crio_error_set(CRIO_EUNAVAILABLE, "token server %s: %s", ch->realm, sym_curl_easy_strerror(cc));
         goto out;
     }
     if (x.status == 401 || x.status == 403) {
@@ -554,12 +545,12 @@ static int fetch_token(crio_registry *r, const crio_auth_challenge *ch, const ch
     token_put(r, scope, tok, expires > 0 ? expires : 60);
     cJSON_Delete(j);
 out:
-    curl_free(svc);
-    curl_free(sc);
+    sym_curl_free(svc);
+    sym_curl_free(sc);
     free(url);
     free(form);
     xfer_done(&x);
-    curl_easy_cleanup(e);
+    sym_curl_easy_cleanup(e);
     return rc;
 }
 
@@ -595,7 +586,7 @@ static bool tls_failure(CURLcode cc)
 static int get(crio_registry *r, const char *path, const char *accept, const char *scope, struct xfer *x,
                const char *what)
 {
-    CURL *e = curl_easy_init();
+    CURL *e = sym_curl_easy_init();
     if (!e)
         return crio_error_oom();
     x->easy = e;
@@ -605,7 +596,7 @@ static int get(crio_registry *r, const char *path, const char *accept, const cha
     for (;;) {
         if ((rc = xfer_reset(x)) < 0)
             break;
-        curl_easy_reset(e);
+        sym_curl_easy_reset(e);
         apply_common(r, e, x);
         pthread_mutex_lock(&r->mu);
         enum scheme sch = r->scheme;
@@ -618,29 +609,29 @@ static int get(crio_registry *r, const char *path, const char *accept, const cha
             rc = crio_error_oom();
             break;
         }
-        curl_easy_setopt(e, CURLOPT_URL, url);
+        sym_curl_easy_setopt(e, CURLOPT_URL, url);
         struct curl_slist *hdrs = NULL;
         _cleanup_free_ char *authz = NULL;
         if (accept) {
             _cleanup_free_ char *a = NULL;
             if (asprintf(&a, "Accept: %s", accept) > 0)
-                hdrs = curl_slist_append(hdrs, a);
+                hdrs = sym_curl_slist_append(hdrs, a);
         }
         _cleanup_free_ char *tok = r->registry_token ? strdup(r->registry_token) : token_get(r, scope);
         if (tok && asprintf(&authz, "Authorization: Bearer %s", tok) > 0)
-            hdrs = curl_slist_append(hdrs, authz);
+            hdrs = sym_curl_slist_append(hdrs, authz);
         else if (basic && r->username) {
-            curl_easy_setopt(e, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
-            curl_easy_setopt(e, CURLOPT_USERNAME, r->username);
-            curl_easy_setopt(e, CURLOPT_PASSWORD, r->password ? r->password : "");
+            sym_curl_easy_setopt(e, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+            sym_curl_easy_setopt(e, CURLOPT_USERNAME, r->username);
+            sym_curl_easy_setopt(e, CURLOPT_PASSWORD, r->password ? r->password : "");
         }
         if (hdrs)
-            curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
-        CURLcode cc = curl_easy_perform(e);
-        curl_slist_free_all(hdrs);
+            sym_curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
+        CURLcode cc = sym_curl_easy_perform(e);
+        sym_curl_slist_free_all(hdrs);
         if (authz)
             memset(authz, 0, strlen(authz));
-        curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &x->status);
+        sym_curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &x->status);
 
         if (cc != CURLE_OK) {
             if (x->over_limit) {
@@ -665,12 +656,12 @@ static int get(crio_registry *r, const char *path, const char *accept, const cha
             if (retryable(cc) && x->fd >= 0 && x->fd_start < 0 && x->done > 0) {
                 /* Part of the blob went down a pipe already: only the caller can start again. */
                 rc = crio_error_set(CRIO_EABORTED, "%s: %s://%s: %s after %llu bytes of a stream", what,
-                                    sch == SCHEME_HTTP ? "http" : "https", r->host, curl_easy_strerror(cc),
+                                    sch == SCHEME_HTTP ? "http" : "https", r->host, sym_curl_easy_strerror(cc),
                                     (unsigned long long)x->done);
                 break;
             }
             if (retryable(cc) && ++attempt < r->limits.attempts) {
-                crio_log_info("registry %s: %s: %s; retrying in %ld ms", r->host, what, curl_easy_strerror(cc),
+                crio_log_info("registry %s: %s: %s; retrying in %ld ms", r->host, what, sym_curl_easy_strerror(cc),
                               backoff);
                 sleep_ms(backoff);
                 backoff *= 2;
@@ -680,7 +671,7 @@ static int get(crio_registry *r, const char *path, const char *accept, const cha
                                 : cc == CURLE_PARTIAL_FILE   ? CRIO_EDATALOSS
                                                              : CRIO_EUNAVAILABLE,
                                 "%s: %s://%s: %s", what, sch == SCHEME_HTTP ? "http" : "https", r->host,
-                                curl_easy_strerror(cc));
+                                sym_curl_easy_strerror(cc));
             break;
         }
         pthread_mutex_lock(&r->mu);
@@ -730,7 +721,7 @@ static int get(crio_registry *r, const char *path, const char *accept, const cha
                             "%s: %s: HTTP %ld%s%s", what, r->host, x->status, m ? ": " : "", m ? m : "");
         break;
     }
-    curl_easy_cleanup(e);
+    sym_curl_easy_cleanup(e);
     x->easy = NULL;
     return rc;
 }
@@ -768,7 +759,7 @@ int crio_registry_get_manifest(crio_registry *r, const char *repo, const char *r
         return rc;
     }
     unsigned char md[32];
-    EVP_Digest(x.buf ? x.buf : "", x.len, md, NULL, EVP_sha256(), NULL);
+    sym_EVP_Digest(x.buf ? x.buf : "", x.len, md, NULL, sym_EVP_sha256(), NULL);
     sha256_hex(digest, md);
     if (strchr(reference, ':') && strcmp(reference, digest) != 0) {
         xfer_done(&x);
@@ -803,7 +794,7 @@ int crio_registry_get_blob(crio_registry *r, const char *repo, const char *diges
     struct xfer x = { .fd = fd, .expect = size, .progress = progress, .payload = payload };
     x.fd_start = lseek(fd, 0, SEEK_CUR);
     bool is_pipe = x.fd_start < 0 && errno == ESPIPE;
-    x.md = EVP_MD_CTX_new();
+    x.md = sym_EVP_MD_CTX_new();
     if ((x.fd_start < 0 && !is_pipe) || !x.md) {
         xfer_done(&x);
         return x.md ? crio_error_sys(errno, "%s: download file", what) : crio_error_oom();
@@ -812,7 +803,7 @@ int crio_registry_get_blob(crio_registry *r, const char *repo, const char *diges
     if (rc == 0) {
         unsigned char md[32];
         char got[72];
-        EVP_DigestFinal_ex(x.md, md, NULL);
+        sym_EVP_DigestFinal_ex(x.md, md, NULL);
         sha256_hex(got, md);
         if (size >= 0 && x.done != (uint64_t)size)
             rc = crio_error_set(CRIO_EDATALOSS, "%s: got %llu bytes, want %lld", what,

@@ -4,7 +4,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +13,7 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "base/dlopen.h"
 #include "base/error.h"
 #include "base/fs.h"
 #include "base/json.h"
@@ -272,20 +272,26 @@ int crio_store_blob_remove(crio_store *s, const char *digest)
 
 /* ---- layers ---- */
 
-void crio_chain_id(char out[72], const char *parent_chain, const char *diff_id)
+int crio_chain_id(char out[72], const char *parent_chain, const char *diff_id)
 {
     if (!parent_chain || !*parent_chain) {
         snprintf(out, 72, "%s", diff_id);
-        return;
+        return 0;
     }
+    int e = crio_dl_crypto();
+    if (e < 0)
+        return e;
     unsigned char md[32];
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
-    EVP_DigestUpdate(ctx, parent_chain, strlen(parent_chain));
-    EVP_DigestUpdate(ctx, " ", 1);
-    EVP_DigestUpdate(ctx, diff_id, strlen(diff_id));
-    EVP_DigestFinal_ex(ctx, md, NULL);
-    EVP_MD_CTX_free(ctx);
+    EVP_MD_CTX *ctx = sym_EVP_MD_CTX_new();
+    if (!ctx)
+        return crio_error_oom();
+    int ok = sym_EVP_DigestInit_ex(ctx, sym_EVP_sha256(), NULL) == 1 &&
+             sym_EVP_DigestUpdate(ctx, parent_chain, strlen(parent_chain)) == 1 &&
+             sym_EVP_DigestUpdate(ctx, " ", 1) == 1 && sym_EVP_DigestUpdate(ctx, diff_id, strlen(diff_id)) == 1 &&
+             sym_EVP_DigestFinal_ex(ctx, md, NULL) == 1;
+    sym_EVP_MD_CTX_free(ctx);
+    if (!ok)
+        return crio_error_set(CRIO_EINTERNAL, "chain id: sha256 failed");
     static const char hex[] = "0123456789abcdef";
     memcpy(out, "sha256:", 7);
     for (int i = 0; i < 32; i++) {
@@ -293,6 +299,7 @@ void crio_chain_id(char out[72], const char *parent_chain, const char *diff_id)
         out[8 + 2 * i] = hex[md[i] & 15];
     }
     out[71] = '\0';
+    return 0;
 }
 
 bool crio_store_layer_exists(const crio_store *s, const char *chain_id)

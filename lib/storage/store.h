@@ -53,8 +53,11 @@ int crio_store_blob_remove(crio_store *s, const char *digest);
 
 /* ---- layers ---- */
 
-/* The chain id of a layer: its diff_id for the first layer, else sha256("<parent chain> <diff_id>"). */
-void crio_chain_id(char out[72], const char *parent_chain, const char *diff_id);
+/*
+ * The chain id of a layer: its diff_id for the first layer, else sha256("<parent chain> <diff_id>").
+ * Errors: CRIO_ENOTSUP when libcrypto cannot be loaded, CRIO_ENOMEM, CRIO_EINTERNAL.
+ */
+int crio_chain_id(char out[72], const char *parent_chain, const char *diff_id);
 bool crio_store_layer_exists(const crio_store *s, const char *chain_id);
 /* The size recorded for a published layer. */
 int crio_store_layer_size(const crio_store *s, const char *chain_id, uint64_t *size);

@@ -22,14 +22,11 @@
  */
 #include "storage/unpack.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/openat2.h>
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +40,7 @@
 #include <zstd.h>
 
 #include "base/cleanup.h"
+#include "base/dlopen.h"
 #include "base/error.h"
 #include "base/log.h"
 
@@ -100,10 +98,10 @@ static int src_init(struct src *s, int fd)
 {
     s->fd = fd;
     s->in = malloc(CHUNK);
-    s->md = EVP_MD_CTX_new();
+    s->md = sym_EVP_MD_CTX_new();
     if (!s->in || !s->md)
         return crio_error_oom();
-    if (EVP_DigestInit_ex(s->md, EVP_sha256(), NULL) != 1)
+    if (sym_EVP_DigestInit_ex(s->md, sym_EVP_sha256(), NULL) != 1)
         return crio_error_set(CRIO_EINTERNAL, "sha256 init");
     /* Enough bytes for the magic numbers. */
     while (s->in_len < 4 && !s->in_eof) {
@@ -142,7 +140,7 @@ static void src_free(struct src *s)
     if (s->z_ready)
         inflateEnd(&s->z);
     ZSTD_freeDStream(s->zs);
-    EVP_MD_CTX_free(s->md);
+    sym_EVP_MD_CTX_free(s->md);
     free(s->in);
 }
 
@@ -255,7 +253,7 @@ static int src_next(struct src *s, unsigned char *out, size_t cap, size_t *len)
     if (r < 0)
         return r;
     if (*len) {
-        if (EVP_DigestUpdate(s->md, out, *len) != 1)
+        if (sym_EVP_DigestUpdate(s->md, out, *len) != 1)
             return crio_error_set(CRIO_EINTERNAL, "sha256 update");
         s->total += *len;
     }
@@ -753,7 +751,7 @@ static void ctx_free(struct ctx *c)
     if (!c)
         return;
     if (c->a)
-        archive_read_free(c->a);
+        sym_archive_read_free(c->a);
     reader_free(&c->rd);
     if (c->cfd >= 0)
         close(c->cfd);
@@ -790,7 +788,7 @@ static la_ssize_t archive_cb_read(struct archive *a, void *ud, const void **buf)
     int r = reader_next(&c->rd, buf, &n);
     if (r < 0) {
         c->read_err = r;
-        archive_set_error(a, EIO, "%s", crio_error_message(crio_error_last()));
+        sym_archive_set_error(a, EIO, "%s", crio_error_message(crio_error_last()));
         return -1;
     }
     return (la_ssize_t)n;
@@ -800,7 +798,7 @@ static int archive_fail(struct ctx *c, const char *what)
 {
     if (c->read_err)
         return c->read_err; /* the reader's error is set */
-    const char *msg = archive_error_string(c->a);
+    const char *msg = sym_archive_error_string(c->a);
     if (c->name && *what)
         return crio_error_set(CRIO_EINVAL, "layer entry \"%s\": %s: %s", c->name, what, msg ? msg : "tar error");
     return crio_error_set(CRIO_EINVAL, "layer: %s", msg ? msg : "tar error");
@@ -918,7 +916,7 @@ static int make_room(struct ctx *c, int pfd, const char *name, bool new_is_dir, 
 
 static int entry_owner(struct ctx *c, uid_t *uid, gid_t *gid)
 {
-    la_int64_t u = archive_entry_uid(c->e), g = archive_entry_gid(c->e);
+    la_int64_t u = sym_archive_entry_uid(c->e), g = sym_archive_entry_gid(c->e);
     if (u < 0 || u >= (la_int64_t)UINT32_MAX || g < 0 || g >= (la_int64_t)UINT32_MAX)
         return crio_error_set(CRIO_EINVAL, "layer entry \"%s\": owner %lld:%lld out of range", c->name,
                               (long long)u, (long long)g);
@@ -931,13 +929,13 @@ static int entry_owner(struct ctx *c, uid_t *uid, gid_t *gid)
 static void entry_times(struct ctx *c, struct timespec ts[2])
 {
     struct archive_entry *e = c->e;
-    ts[1].tv_sec = archive_entry_mtime(e);
-    ts[1].tv_nsec = archive_entry_mtime_nsec(e);
+    ts[1].tv_sec = sym_archive_entry_mtime(e);
+    ts[1].tv_nsec = sym_archive_entry_mtime_nsec(e);
     if (ts[1].tv_nsec < 0 || ts[1].tv_nsec >= 1000000000L)
         ts[1].tv_nsec = 0;
     ts[0] = ts[1];
-    if (archive_entry_atime_is_set(e)) {
-        struct timespec a = { archive_entry_atime(e), archive_entry_atime_nsec(e) };
+    if (sym_archive_entry_atime_is_set(e)) {
+        struct timespec a = { sym_archive_entry_atime(e), sym_archive_entry_atime_nsec(e) };
         if (a.tv_nsec >= 0 && a.tv_nsec < 1000000000L &&
             (a.tv_sec > ts[1].tv_sec || (a.tv_sec == ts[1].tv_sec && a.tv_nsec > ts[1].tv_nsec)))
             ts[0] = a;
@@ -947,12 +945,12 @@ static void entry_times(struct ctx *c, struct timespec ts[2])
 /* The entry's xattrs, on `fd`, or (fd < 0) on `name` in `pfd` without following it. */
 static int set_xattrs(struct ctx *c, int fd, int pfd, const char *name)
 {
-    if (archive_entry_xattr_reset(c->e) == 0)
+    if (sym_archive_entry_xattr_reset(c->e) == 0)
         return 0;
     const char *key;
     const void *val;
     size_t size;
-    while (archive_entry_xattr_next(c->e, &key, &val, &size) == ARCHIVE_OK) {
+    while (sym_archive_entry_xattr_next(c->e, &key, &val, &size) == ARCHIVE_OK) {
         if (strncmp(key, "trusted.overlay.", 16) == 0 || strncmp(key, "user.overlay.", 13) == 0) {
             /* overlayfs would obey them (redirects, metacopy...): never from an archive */
             crio_log_debug("layer entry \"%s\": xattr %s dropped", c->name, key);
@@ -1007,7 +1005,7 @@ static int dir_meta(struct ctx *c, int fd)
         return r;
     if (fchown(fd, uid, gid) < 0)
         return entry_err(c, errno, "chown");
-    if (fchmod(fd, archive_entry_mode(c->e) & 07777) < 0)
+    if (fchmod(fd, sym_archive_entry_mode(c->e) & 07777) < 0)
         return entry_err(c, errno, "chmod");
     r = set_xattrs(c, fd, -1, NULL);
     if (r < 0)
@@ -1053,7 +1051,7 @@ static int do_file(struct ctx *c, int pfd, const char *name)
         const void *buf;
         size_t size;
         la_int64_t off;
-        int ar = archive_read_data_block(c->a, &buf, &size, &off);
+        int ar = sym_archive_read_data_block(c->a, &buf, &size, &off);
         if (ar == ARCHIVE_EOF)
             break;
         if (ar < ARCHIVE_WARN)
@@ -1069,13 +1067,13 @@ static int do_file(struct ctx *c, int pfd, const char *name)
             return entry_err(c, errno, "write");
         pos += (int64_t)size;
     }
-    if (archive_entry_size_is_set(c->e) && pos < archive_entry_size(c->e) &&
-        ftruncate(fd, archive_entry_size(c->e)) < 0)
+    if (sym_archive_entry_size_is_set(c->e) && pos < sym_archive_entry_size(c->e) &&
+        ftruncate(fd, sym_archive_entry_size(c->e)) < 0)
         return entry_err(c, errno, "truncate");
     /* chown clears setuid/setgid, and writes and chown clear file capabilities: mode and xattrs come after */
     if (fchown(fd, uid, gid) < 0)
         return entry_err(c, errno, "chown");
-    if (fchmod(fd, archive_entry_mode(c->e) & 07777) < 0)
+    if (fchmod(fd, sym_archive_entry_mode(c->e) & 07777) < 0)
         return entry_err(c, errno, "chmod");
     if ((r = set_xattrs(c, fd, -1, NULL)) < 0)
         return r;
@@ -1122,7 +1120,7 @@ static int do_dir(struct ctx *c, int pfd, const char *name)
 
 static int do_symlink(struct ctx *c, int pfd, const char *name)
 {
-    const char *target = archive_entry_symlink(c->e);
+    const char *target = sym_archive_entry_symlink(c->e);
     if (!target || !*target)
         return crio_error_set(CRIO_EINVAL, "layer entry \"%s\": symlink without a target", c->name);
     uid_t uid;
@@ -1157,7 +1155,7 @@ static int do_node(struct ctx *c, int pfd, const char *name, mode_t type)
     if (r < 0)
         return r;
     dev_t dev = type == S_IFIFO ? 0
-                                : makedev(archive_entry_rdevmajor(c->e), archive_entry_rdevminor(c->e));
+                                : makedev(sym_archive_entry_rdevmajor(c->e), sym_archive_entry_rdevminor(c->e));
     for (int tries = 0;; tries++) {
         if (mknodat(pfd, name, type | 0600, dev) == 0)
             break;
@@ -1169,7 +1167,7 @@ static int do_node(struct ctx *c, int pfd, const char *name, mode_t type)
     if (fchownat(pfd, name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
         return entry_err(c, errno, "chown");
     /* `name` is the node just made; opening a device to fchmod it could have effects */
-    if (fchmodat(pfd, name, archive_entry_mode(c->e) & 07777, 0) < 0)
+    if (fchmodat(pfd, name, sym_archive_entry_mode(c->e) & 07777, 0) < 0)
         return entry_err(c, errno, "chmod");
     if ((r = set_xattrs(c, -1, pfd, name)) < 0)
         return r;
@@ -1371,7 +1369,7 @@ static int do_whiteout(struct ctx *c, size_t dlen, const char *wname)
 /* An entry for the target directory itself ("./"): only its metadata. */
 static int do_root(struct ctx *c)
 {
-    if (archive_entry_hardlink(c->e) || archive_entry_filetype(c->e) != AE_IFDIR)
+    if (sym_archive_entry_hardlink(c->e) || sym_archive_entry_filetype(c->e) != AE_IFDIR)
         return crio_error_set(CRIO_EINVAL, "layer entry \"%s\": would replace the layer root", c->name);
     _cleanup_close_ int fd = openat(c->root, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
@@ -1381,7 +1379,7 @@ static int do_root(struct ctx *c)
 
 static int do_entry(struct ctx *c)
 {
-    c->name = archive_entry_pathname(c->e);
+    c->name = sym_archive_entry_pathname(c->e);
     if (!c->name)
         return crio_error_set(CRIO_EINVAL, "layer: entry %llu has no usable name",
                               (unsigned long long)c->entries);
@@ -1407,11 +1405,11 @@ static int do_entry(struct ctx *c)
     int pfd;
     if ((r = get_dir(c, c->path, dlen, true, &pfd)) < 0)
         return r;
-    const char *hardlink = archive_entry_hardlink(c->e);
+    const char *hardlink = sym_archive_entry_hardlink(c->e);
     if (hardlink) {
         r = do_hardlink(c, pfd, base, hardlink);
     } else {
-        mode_t type = archive_entry_filetype(c->e);
+        mode_t type = sym_archive_entry_filetype(c->e);
         switch (type) {
         case AE_IFREG: r = do_file(c, pfd, base); break;
         case AE_IFDIR: r = do_dir(c, pfd, base); break;
@@ -1454,6 +1452,9 @@ int crio_layer_unpack(int dirfd, int blob_fd, crio_unpack_mode mode, crio_unpack
         return crio_error_sys(errno, "layer unpack: target directory");
     if (!S_ISDIR(st.st_mode))
         return crio_error_set(CRIO_EINVAL, "layer unpack: target is not a directory");
+    int r = crio_dl_archive();
+    if (r < 0 || (r = crio_dl_crypto()) < 0)
+        return crio_error_wrap(r, "layer unpack");
 
     _cleanup_(ctx_freep) struct ctx *c = calloc(1, sizeof *c);
     if (!c)
@@ -1461,27 +1462,27 @@ int crio_layer_unpack(int dirfd, int blob_fd, crio_unpack_mode mode, crio_unpack
     c->root = dirfd;
     c->mode = mode;
     c->cfd = -1;
-    int r = reader_start(&c->rd, blob_fd);
+    r = reader_start(&c->rd, blob_fd);
     if (r < 0)
         return r;
 
-    c->a = archive_read_new();
+    c->a = sym_archive_read_new();
     if (!c->a)
         return crio_error_oom();
-    if (archive_read_support_format_tar(c->a) != ARCHIVE_OK)
-        return crio_error_set(CRIO_EINTERNAL, "libarchive: %s", archive_error_string(c->a));
-    if (archive_read_open(c->a, c, NULL, archive_cb_read, NULL) != ARCHIVE_OK)
+    if (sym_archive_read_support_format_tar(c->a) != ARCHIVE_OK)
+        return crio_error_set(CRIO_EINTERNAL, "libarchive: %s", sym_archive_error_string(c->a));
+    if (sym_archive_read_open(c->a, c, NULL, archive_cb_read, NULL) != ARCHIVE_OK)
         return archive_fail(c, "");
 
     for (;;) {
         c->name = NULL;
-        int ar = archive_read_next_header(c->a, &c->e);
+        int ar = sym_archive_read_next_header(c->a, &c->e);
         if (ar == ARCHIVE_EOF)
             break;
         if (ar != ARCHIVE_OK && ar != ARCHIVE_WARN) /* ARCHIVE_RETRY too: a damaged header */
             return archive_fail(c, "");
         if (ar == ARCHIVE_WARN)
-            crio_log_debug("layer unpack: %s", archive_error_string(c->a));
+            crio_log_debug("layer unpack: %s", sym_archive_error_string(c->a));
         c->entries++;
         if ((r = do_entry(c)) < 0)
             return r;
@@ -1501,7 +1502,7 @@ int crio_layer_unpack(int dirfd, int blob_fd, crio_unpack_mode mode, crio_unpack
     /* The reader is done: its hash is final. */
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned mdlen = 0;
-    if (EVP_DigestFinal_ex(c->rd.src.md, md, &mdlen) != 1 || mdlen != 32)
+    if (sym_EVP_DigestFinal_ex(c->rd.src.md, md, &mdlen) != 1 || mdlen != 32)
         return crio_error_set(CRIO_EINTERNAL, "sha256 final");
     if (res) {
         memcpy(res->diff_id, "sha256:", 7);
