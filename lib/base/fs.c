@@ -14,7 +14,7 @@
 #include "base/cleanup.h"
 #include "base/error.h"
 
-static int write_all(int fd, const void *data, size_t len)
+int crio_fs_write_all(int fd, const void *data, size_t len)
 {
     const char *p = data;
     while (len > 0) {
@@ -45,7 +45,7 @@ int crio_fs_write_atomic(const char *path, const void *data, size_t len, mode_t 
     _cleanup_close_ int fd = mkostemp(tmp, O_CLOEXEC);
     if (fd < 0)
         return crio_error_sys(errno, "write %s: create temporary file", path);
-    if (fchmod(fd, mode) < 0 || write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+    if (fchmod(fd, mode) < 0 || crio_fs_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
         int e = errno;
         unlink(tmp);
         return crio_error_sys(e, "write %s", path);

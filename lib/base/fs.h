@@ -14,6 +14,9 @@
  */
 int crio_fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
 
+/* Writes all `len` bytes (retrying short writes and EINTR); -1 with errno on failure. */
+int crio_fs_write_all(int fd, const void *data, size_t len);
+
 /* Removes ".tmp-*" files left in `dir` by interrupted atomic writes.  Returns the count removed, or <0. */
 int crio_fs_remove_temporaries(const char *dir);
 

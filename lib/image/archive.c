@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "base/digest.h"
 #include "base/dlopen.h"
 #include "base/error.h"
 #include "base/fs.h"
@@ -78,9 +79,7 @@ static void hex_digest(char out[72], EVP_MD_CTX *md)
 {
     unsigned char d[32];
     sym_EVP_DigestFinal_ex(md, d, NULL);
-    strcpy(out, "sha256:");
-    for (int i = 0; i < 32; i++)
-        sprintf(out + 7 + 2 * i, "%02x", d[i]);
+    crio_digest_format(out, d);
 }
 
 /* Copies the current entry's data into a new file `dirfd/name`, hashing it. */
@@ -119,9 +118,7 @@ static int put_blob(int dirfd, const char *data, size_t len, char digest[72])
 {
     unsigned char d[32];
     sym_EVP_Digest(data, len, d, NULL, sym_EVP_sha256(), NULL);
-    strcpy(digest, "sha256:");
-    for (int i = 0; i < 32; i++)
-        sprintf(digest + 7 + 2 * i, "%02x", d[i]);
+    crio_digest_format(digest, d);
     char rel[96];
     snprintf(rel, sizeof rel, "blobs/sha256/%s", digest + 7);
     _cleanup_close_ int fd = openat(dirfd, rel, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);

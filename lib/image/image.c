@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "base/digest.h"
 #include "base/dlopen.h"
 #include "base/error.h"
 #include "base/fs.h"
@@ -1325,11 +1326,10 @@ static int layout_blob(void *ctx, const char *digest, int64_t size, int fd, crio
     sym_EVP_MD_CTX_free(md);
     if (e < 0)
         return e;
-    char hex[65];
-    for (int i = 0; i < 32; i++)
-        sprintf(hex + 2 * i, "%02x", d[i]);
-    if (strcmp(hex, digest + 7))
-        return crio_error_set(CRIO_EDATALOSS, "layout blob %s: digest mismatch: content is sha256:%s", digest, hex);
+    char got[CRIO_DIGEST_SIZE];
+    crio_digest_format(got, d);
+    if (strcmp(got, digest))
+        return crio_error_set(CRIO_EDATALOSS, "layout blob %s: digest mismatch: content is %s", digest, got);
     if (size >= 0 && done != (uint64_t)size)
         return crio_error_set(CRIO_EDATALOSS, "layout blob %s: %llu bytes, want %lld", digest,
                               (unsigned long long)done, (long long)size);

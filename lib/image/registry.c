@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "base/digest.h"
 #include "base/dlopen.h"
 #include "base/error.h"
 #include "base/json.h"
@@ -726,17 +727,6 @@ static int get(crio_registry *r, const char *path, const char *accept, const cha
     return rc;
 }
 
-static void sha256_hex(char out[72], const unsigned char *md)
-{
-    static const char hex[] = "0123456789abcdef";
-    memcpy(out, "sha256:", 7);
-    for (int i = 0; i < 32; i++) {
-        out[7 + 2 * i] = hex[md[i] >> 4];
-        out[8 + 2 * i] = hex[md[i] & 15];
-    }
-    out[71] = '\0';
-}
-
 static char *repo_scope(const char *repo)
 {
     char *s = NULL;
@@ -760,7 +750,7 @@ int crio_registry_get_manifest(crio_registry *r, const char *repo, const char *r
     }
     unsigned char md[32];
     sym_EVP_Digest(x.buf ? x.buf : "", x.len, md, NULL, sym_EVP_sha256(), NULL);
-    sha256_hex(digest, md);
+    crio_digest_format(digest, md);
     if (strchr(reference, ':') && strcmp(reference, digest) != 0) {
         xfer_done(&x);
         return crio_error_set(CRIO_EDATALOSS, "%s: content has digest %s", what, digest);
@@ -804,7 +794,7 @@ int crio_registry_get_blob(crio_registry *r, const char *repo, const char *diges
         unsigned char md[32];
         char got[72];
         sym_EVP_DigestFinal_ex(x.md, md, NULL);
-        sha256_hex(got, md);
+        crio_digest_format(got, md);
         if (size >= 0 && x.done != (uint64_t)size)
             rc = crio_error_set(CRIO_EDATALOSS, "%s: got %llu bytes, want %lld", what,
                                 (unsigned long long)x.done, (long long)size);

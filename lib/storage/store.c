@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "base/digest.h"
 #include "base/dlopen.h"
 #include "base/error.h"
 #include "base/fs.h"
@@ -292,13 +293,7 @@ int crio_chain_id(char out[72], const char *parent_chain, const char *diff_id)
     sym_EVP_MD_CTX_free(ctx);
     if (!ok)
         return crio_error_set(CRIO_EINTERNAL, "chain id: sha256 failed");
-    static const char hex[] = "0123456789abcdef";
-    memcpy(out, "sha256:", 7);
-    for (int i = 0; i < 32; i++) {
-        out[7 + 2 * i] = hex[md[i] >> 4];
-        out[8 + 2 * i] = hex[md[i] & 15];
-    }
-    out[71] = '\0';
+    crio_digest_format(out, md);
     return 0;
 }
 

@@ -40,6 +40,8 @@
 #include <zstd.h>
 
 #include "base/cleanup.h"
+#include "base/digest.h"
+#include "base/fs.h"
 #include "base/dlopen.h"
 #include "base/error.h"
 #include "base/log.h"
@@ -1013,21 +1015,6 @@ static int dir_meta(struct ctx *c, int fd)
     return defer_dir_times(c, c->path, c->plen);
 }
 
-static int write_all(int fd, const void *data, size_t len)
-{
-    const char *p = data;
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
 
 static int do_file(struct ctx *c, int pfd, const char *name)
 {
@@ -1063,7 +1050,7 @@ static int do_file(struct ctx *c, int pfd, const char *name)
                 return entry_err(c, errno, "seek");
             pos = off;
         }
-        if (size && write_all(fd, buf, size) < 0)
+        if (size && crio_fs_write_all(fd, buf, size) < 0)
             return entry_err(c, errno, "write");
         pos += (int64_t)size;
     }
@@ -1505,9 +1492,7 @@ int crio_layer_unpack(int dirfd, int blob_fd, crio_unpack_mode mode, crio_unpack
     if (sym_EVP_DigestFinal_ex(c->rd.src.md, md, &mdlen) != 1 || mdlen != 32)
         return crio_error_set(CRIO_EINTERNAL, "sha256 final");
     if (res) {
-        memcpy(res->diff_id, "sha256:", 7);
-        for (unsigned i = 0; i < mdlen; i++)
-            snprintf(res->diff_id + 7 + 2 * i, 3, "%02x", md[i]);
+        crio_digest_format(res->diff_id, md);
         res->tar_bytes = c->rd.src.total;
         res->entries = c->entries;
     }
