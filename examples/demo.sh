@@ -8,6 +8,28 @@ demo=$(pwd)/$B/demo
 sock=$demo/crio.sock
 rm -rf "$demo"
 mkdir -p "$demo/crio.conf.d" "$demo/net.d"
+# A local registry (Debian's docker-registry on 127.0.0.1) serving a busybox
+# image built here, so the demo pulls without internet.
+/usr/bin/python3 tests/fixtures/registry.py serve --dir "$demo/registry" --auth none --images busybox \
+    --stdin ignore > "$demo/registry.json" 2>"$demo/registry.log" &
+regpid=$!
+i=0
+until [ -s "$demo/registry.json" ]; do
+    i=$((i + 1))
+    if [ $i -gt 600 ] || ! kill -0 "$regpid" 2>/dev/null; then
+        echo "the demo registry did not start:" >&2
+        cat "$demo/registry.log" >&2
+        exit 1
+    fi
+    sleep 0.1
+done
+reghost=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["host"])' "$demo/registry.json")
+cat > "$demo/registries.conf" <<CONF
+[[registry]]
+location = "$reghost"
+insecure = true
+CONF
+
 cat > "$demo/crio.conf" <<CONF
 # Demo configuration: everything under $demo.
 [crio]
@@ -16,6 +38,9 @@ runroot = "$demo/run"
 
 [crio.api]
 listen = "$sock"
+
+[crio.image]
+registries_conf = "$demo/registries.conf"
 
 [crio.network]
 network_dir = "$demo/net.d"
@@ -27,6 +52,10 @@ stop() {
     if kill -0 "$pid" 2>/dev/null; then
         kill -TERM "$pid"
         wait "$pid" || true
+    fi
+    if kill -0 "$regpid" 2>/dev/null; then
+        kill -TERM "$regpid"
+        wait "$regpid" || true
     fi
 }
 trap 'stop' EXIT
@@ -53,6 +82,10 @@ echo
 run version
 run runtime-config
 run info
+run pull "$reghost/busybox:1"
+run images --digests
+run inspecti -o table "$reghost/busybox:1"
+run imagefsinfo
 
 if [ -t 0 ] && [ "${DEMO_EXIT:-0}" != 1 ]; then
     echo "crio-server keeps running: try   $B/crioctl -r unix://$sock info"
