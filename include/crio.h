@@ -15,5 +15,7 @@
 #include "crio/config.h"
 #include "crio/handle.h"
 #include "crio/image.h"
+#include "crio/pod.h"
+#include "crio/container.h"
 
 #endif

@@ -18,6 +18,7 @@
 #include "base/json.h"
 #include "base/log.h"
 #include "config/config_internal.h"
+#include "pod/pod_internal.h"
 
 const char *crio_version(void)
 {
@@ -100,6 +101,7 @@ void crio_close(crio *c)
 {
     if (!c)
         return;
+    crio_pods_close(c->pods);
     crio_store_close(c->store);
     crio_registries_free(c->registries);
     if (c->lock_fd >= 0)
@@ -144,6 +146,9 @@ int crio_open(crio **out, const crio_config *cfg)
     int removed = crio_fs_remove_temporaries(c->root);
     if (removed > 0)
         crio_log_info("removed %d temporary files left in %s by an interrupted write", removed, c->root);
+    /* Pods and containers last: recovery may need everything above. */
+    if ((e = crio_pods_open(&c->pods, c)) < 0)
+        return e;
     crio_log_debug("opened root %s, runroot %s", c->root, c->runroot);
     *out = TAKE_PTR(c);
     return 0;

@@ -16,6 +16,7 @@ struct crio {
     char *root;
     char *runroot;
     int lock_fd;
+    struct crio_pods *pods;       /* pods and containers (lib/pod) */
 };
 
 /*

@@ -26,6 +26,7 @@
 #include "config/config_internal.h"
 #include "config/registries.h"
 #include "handle_internal.h"
+#include "pod/pod_internal.h"
 #include "image/archive.h"
 #include "image/reference.h"
 #include "image/registry.h"
@@ -1150,7 +1151,11 @@ int crio_image_remove(crio *c, const char *name)
             e = crio_store_image_put(c->store, rec);
         }
     } else if (e == 0) {
-        e = crio_store_image_delete(c->store, id);
+        _cleanup_free_ char *who = NULL;
+        if (crio_pods_image_in_use(c, id, &who))
+            e = crio_error_set(CRIO_EBUSY, "image %s is in use by %s", id, who ? who : "a container");
+        else
+            e = crio_store_image_delete(c->store, id);
         if (e == 0) {
             int gc = crio_store_layers_gc(c->store);
             if (gc < 0)

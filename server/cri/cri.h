@@ -5,6 +5,7 @@
 #include <crio.h>
 #include <protobuf-c/protobuf-c.h>
 
+#include "api.pb-c.h"
 #include "grpc/grpc.h"
 
 typedef struct {
@@ -40,6 +41,74 @@ void cri_reply_message(grpc_reply *reply, const ProtobufCMessage *msg);
 ProtobufCMessage *cri_decode(const ProtobufCMessageDescriptor *desc, const uint8_t *req, size_t len,
                              grpc_reply *reply);
 
+/* Answers an empty response message: zero bytes on the wire, whatever its type. */
+void cri_reply_empty(grpc_reply *reply);
+
+/*
+ * The shape of most calls on one object: decodes a request of type `d`,
+ * takes its string field `id_field` (INVALID_ARGUMENT when empty), runs `op`
+ * and answers an empty response, or op's error.
+ */
+void cri_id_call(const uint8_t *req, size_t len, grpc_reply *reply, crio *c, const ProtobufCMessageDescriptor *d,
+                 const char *id_field, int (*op)(crio *c, const char *id));
+
+/*
+ * Memory for building one reply: the CRI messages are trees of small
+ * structs, and everything they point to is released at once with the arena
+ * (blocks, adopted heap messages and library snapshots whose strings the
+ * reply borrows).  An allocation that fails sets `oom` and returns NULL.
+ */
+typedef struct cri_arena {
+    struct cri_block *blocks; /* every block, newest first */
+    struct cri_block *chunk;  /* the one small allocations are carved from */
+    bool oom;
+} cri_arena;
+
+/* `size` zeroed bytes, aligned for any type. */
+void *cri_alloc(cri_arena *a, size_t size);
+/* A message of type `d`, initialised to its defaults. */
+void *cri_new(cri_arena *a, const ProtobufCMessageDescriptor *d);
+/* An array of `n` pointers (zeroed). */
+void *cri_ptrs(cri_arena *a, size_t n);
+/*
+ * Has the arena release `p` with `free_fn` (a library snapshot, a heap
+ * message).  On out-of-memory `p` is released at once and -1 returned: the
+ * caller must not use it then.
+ */
+int cri_adopt(cri_arena *a, void *p, void (*free_fn)(void *));
+void cri_arena_free(cri_arena *a);
+/* Serializes `msg` into `reply` (RESOURCE_EXHAUSTED if the arena ran out of memory), then frees the arena. */
+void cri_reply_built(grpc_reply *reply, cri_arena *a, const ProtobufCMessage *msg);
+
+/*
+ * Sets map<string, string> field `field` of `msg` to `n` new entries and
+ * returns them, to be filled with cri_map_put (NULL when out of memory, or n
+ * is 0).  The field is found by name, so one helper fills the labels of
+ * every message type that has them.
+ */
+ProtobufCMessage **cri_map_set(cri_arena *a, ProtobufCMessage *msg, const char *field, size_t n);
+/* Sets an entry's key and value (borrowed). */
+void cri_map_put(ProtobufCMessage *entry, const char *key, const char *value);
+
+/* The labels and annotations of a pod or container into `msg`'s fields of those names. */
+void cri_pod_maps(cri_arena *a, ProtobufCMessage *msg, const crio_pod *pod);
+void cri_container_maps(cri_arena *a, ProtobufCMessage *msg, const crio_container *ctr);
+
+/* A verbose status's info map: one entry "info" holding the library's JSON object. */
+void cri_info_map(cri_arena *a, ProtobufCMessage *msg, const char *json);
+
+/* A pod's CRI status, borrowing from `pod` (server/cri/pod.c).  NULL when out of memory. */
+Runtime__V1__PodSandboxStatus *cri_pod_status_build(cri_arena *a, const crio_pod *pod);
+/* A container's CRI status, borrowing from `ctr` (server/cri/container.c).  NULL when out of memory. */
+Runtime__V1__ContainerStatus *cri_container_status_build(cri_arena *a, const crio_container *ctr);
+/*
+ * The statuses of every container of pod `pod_id`, as the evented PLEG wants
+ * them next to a pod's status.  The snapshots are kept by the arena.
+ * Returns 0 or a CRIO_E* code.
+ */
+int cri_pod_container_statuses(cri_arena *a, crio *c, const char *pod_id, Runtime__V1__ContainerStatus ***out,
+                               size_t *n);
+
 /* Handlers, one per implemented method (server/cri/runtime.c, ...). */
 void cri_version(const grpc_method *m, const uint8_t *req, size_t len, grpc_reply *reply, void *ctx);
 void cri_status(const grpc_method *m, const uint8_t *req, size_t len, grpc_reply *reply, void *ctx);
@@ -49,6 +118,36 @@ void cri_list_images(const grpc_method *m, const uint8_t *req, size_t len, grpc_
 void cri_image_status(const grpc_method *m, const uint8_t *req, size_t len, grpc_reply *reply, void *ctx);
 void cri_remove_image(const grpc_method *m, const uint8_t *req, size_t len, grpc_reply *reply, void *ctx);
 void cri_image_fs_info(const grpc_method *m, const uint8_t *req, size_t len, grpc_reply *reply, void *ctx);
+
+/* Pods (server/cri/pod.c). */
+void cri_run_pod_sandbox(const grpc_method *m, const uint8_t *req, size_t len, grpc_reply *reply, void *ctx);
+void cri_stop_pod_sandbox(const grpc_method *m, const uint8_t *req, size_t len, grpc_reply *reply, void *ctx);
+void cri_remove_pod_sandbox(const grpc_method *m, const uint8_t *req, size_t len, grpc_reply *reply, void *ctx);
+void cri_pod_sandbox_status(const grpc_method *m, const uint8_t *req, size_t len, grpc_reply *reply, void *ctx);
+void cri_list_pod_sandbox(const grpc_method *m, const uint8_t *req, size_t len, grpc_reply *reply, void *ctx);
+
+/* Containers (server/cri/container.c). */
+void cri_create_container(const grpc_method *m, const uint8_t *req, size_t len, grpc_reply *reply, void *ctx);
+void cri_start_container(const grpc_method *m, const uint8_t *req, size_t len, grpc_reply *reply, void *ctx);
+void cri_stop_container(const grpc_method *m, const uint8_t *req, size_t len, grpc_reply *reply, void *ctx);
+void cri_remove_container(const grpc_method *m, const uint8_t *req, size_t len, grpc_reply *reply, void *ctx);
+void cri_list_containers(const grpc_method *m, const uint8_t *req, size_t len, grpc_reply *reply, void *ctx);
+void cri_container_status(const grpc_method *m, const uint8_t *req, size_t len, grpc_reply *reply, void *ctx);
+void cri_update_container_resources(const grpc_method *m, const uint8_t *req, size_t len, grpc_reply *reply,
+                                    void *ctx);
+void cri_reopen_container_log(const grpc_method *m, const uint8_t *req, size_t len, grpc_reply *reply, void *ctx);
+void cri_exec_sync(const grpc_method *m, const uint8_t *req, size_t len, grpc_reply *reply, void *ctx);
+
+/* Stats (server/cri/stats.c). */
+void cri_container_stats(const grpc_method *m, const uint8_t *req, size_t len, grpc_reply *reply, void *ctx);
+void cri_list_container_stats(const grpc_method *m, const uint8_t *req, size_t len, grpc_reply *reply, void *ctx);
+void cri_pod_sandbox_stats(const grpc_method *m, const uint8_t *req, size_t len, grpc_reply *reply, void *ctx);
+void cri_list_pod_sandbox_stats(const grpc_method *m, const uint8_t *req, size_t len, grpc_reply *reply,
+                                void *ctx);
+
+/* GetContainerEvents (server/cri/events.c): streams until the client goes away. */
+void cri_get_container_events(const grpc_method *m, const uint8_t *req, size_t len, grpc_stream_writer *w,
+                              grpc_reply *reply, void *ctx);
 
 /* libcrio.v1.Images (server/cri/libcrio.c): Pull streams progress events, Import is unary. */
 void cri_libcrio_pull(const grpc_method *m, const uint8_t *req, size_t len, grpc_stream_writer *w,

@@ -1,5 +1,7 @@
 /* The CRI method table, status mapping and message helpers. */
+#include <stdalign.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +19,24 @@ static const struct {
     { "/runtime.v1.RuntimeService/Version", cri_version, true },
     { "/runtime.v1.RuntimeService/Status", cri_status, false }, /* probes the filesystem */
     { "/runtime.v1.RuntimeService/RuntimeConfig", cri_runtime_config, true },
+    { "/runtime.v1.RuntimeService/RunPodSandbox", cri_run_pod_sandbox, false },
+    { "/runtime.v1.RuntimeService/StopPodSandbox", cri_stop_pod_sandbox, false },
+    { "/runtime.v1.RuntimeService/RemovePodSandbox", cri_remove_pod_sandbox, false },
+    { "/runtime.v1.RuntimeService/PodSandboxStatus", cri_pod_sandbox_status, false },
+    { "/runtime.v1.RuntimeService/ListPodSandbox", cri_list_pod_sandbox, false },
+    { "/runtime.v1.RuntimeService/CreateContainer", cri_create_container, false },
+    { "/runtime.v1.RuntimeService/StartContainer", cri_start_container, false },
+    { "/runtime.v1.RuntimeService/StopContainer", cri_stop_container, false },
+    { "/runtime.v1.RuntimeService/RemoveContainer", cri_remove_container, false },
+    { "/runtime.v1.RuntimeService/ListContainers", cri_list_containers, false },
+    { "/runtime.v1.RuntimeService/ContainerStatus", cri_container_status, false },
+    { "/runtime.v1.RuntimeService/UpdateContainerResources", cri_update_container_resources, false },
+    { "/runtime.v1.RuntimeService/ReopenContainerLog", cri_reopen_container_log, false },
+    { "/runtime.v1.RuntimeService/ExecSync", cri_exec_sync, false },
+    { "/runtime.v1.RuntimeService/ContainerStats", cri_container_stats, false },
+    { "/runtime.v1.RuntimeService/ListContainerStats", cri_list_container_stats, false },
+    { "/runtime.v1.RuntimeService/PodSandboxStats", cri_pod_sandbox_stats, false },
+    { "/runtime.v1.RuntimeService/ListPodSandboxStats", cri_list_pod_sandbox_stats, false },
     { "/runtime.v1.ImageService/PullImage", cri_pull_image, false },
     { "/runtime.v1.ImageService/ListImages", cri_list_images, false },
     { "/runtime.v1.ImageService/ImageStatus", cri_image_status, false },
@@ -31,6 +51,7 @@ static const struct {
     grpc_stream_fn fn;
 } implemented_streams[] = {
     { "/libcrio.v1.Images/Pull", cri_libcrio_pull },
+    { "/runtime.v1.RuntimeService/GetContainerEvents", cri_get_container_events },
 };
 
 int cri_grpc_code(int code)
@@ -98,6 +119,170 @@ ProtobufCMessage *cri_decode(const ProtobufCMessageDescriptor *desc, const uint8
     if (!m)
         cri_reply_status(reply, GRPC_INVALID_ARGUMENT, "malformed %s message (%zu bytes)", desc->name, len);
     return m;
+}
+
+void cri_reply_empty(grpc_reply *reply)
+{
+    /* The server sends `len` bytes of `body`; it must still be a real allocation. */
+    reply->body = malloc(1);
+    reply->len = 0;
+    reply->status = reply->body ? GRPC_OK : GRPC_RESOURCE_EXHAUSTED;
+}
+
+void cri_id_call(const uint8_t *req, size_t len, grpc_reply *reply, crio *c, const ProtobufCMessageDescriptor *d,
+                 const char *id_field, int (*op)(crio *c, const char *id))
+{
+    ProtobufCMessage *in = cri_decode(d, req, len, reply);
+    if (!in)
+        return;
+    const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(d, id_field);
+    const char *id = f && f->type == PROTOBUF_C_TYPE_STRING ? *(char **)((char *)in + f->offset) : NULL;
+    if (!id || !*id) {
+        /* Named as the method: "StopPodSandboxRequest" less its suffix. */
+        size_t n = strlen(d->short_name);
+        if (n > 7 && strcmp(d->short_name + n - 7, "Request") == 0)
+            n -= 7;
+        cri_reply_status(reply, GRPC_INVALID_ARGUMENT, "%.*s: no %s given", (int)n, d->short_name, id_field);
+    } else {
+        int e = op(c, id);
+        if (e < 0)
+            cri_reply_error(reply, e);
+        else
+            cri_reply_empty(reply);
+    }
+    protobuf_c_message_free_unpacked(in, NULL);
+}
+
+/* ---- the reply arena ---- */
+
+/*
+ * A reply is hundreds of small structs for a long listing: they are carved
+ * out of zeroed chunks rather than allocated one by one.  Adopted objects
+ * get a block of their own in the same list.
+ */
+#define ARENA_CHUNK 8192
+#define ARENA_ALIGN alignof(max_align_t)
+
+struct cri_block {
+    struct cri_block *next;
+    void (*free_fn)(void *); /* an adopted object: release `owned` with it */
+    void *owned;
+    size_t used, cap;
+    alignas(max_align_t) unsigned char data[];
+};
+
+static struct cri_block *arena_block(cri_arena *a, size_t size)
+{
+    struct cri_block *b = size <= SIZE_MAX - sizeof *b ? calloc(1, sizeof *b + size) : NULL;
+    if (!b) {
+        a->oom = true;
+        return NULL;
+    }
+    b->cap = size;
+    b->next = a->blocks;
+    a->blocks = b;
+    return b;
+}
+
+void *cri_alloc(cri_arena *a, size_t size)
+{
+    if (size > SIZE_MAX - ARENA_ALIGN) {
+        a->oom = true;
+        return NULL;
+    }
+    size = (size + ARENA_ALIGN - 1) & ~(ARENA_ALIGN - 1);
+    struct cri_block *b = a->chunk;
+    if (!b || b->cap - b->used < size) {
+        /* A large array gets a block of its own: the current chunk keeps serving small ones. */
+        if (size > ARENA_CHUNK / 4) {
+            b = arena_block(a, size);
+            return b ? b->data : NULL;
+        }
+        if (!(b = arena_block(a, ARENA_CHUNK)))
+            return NULL;
+        a->chunk = b;
+    }
+    void *p = b->data + b->used;
+    b->used += size;
+    return p;
+}
+
+void *cri_new(cri_arena *a, const ProtobufCMessageDescriptor *d)
+{
+    void *m = cri_alloc(a, d->sizeof_message);
+    if (m)
+        d->message_init(m);
+    return m;
+}
+
+void *cri_ptrs(cri_arena *a, size_t n)
+{
+    return n <= SIZE_MAX / sizeof(void *) ? cri_alloc(a, n * sizeof(void *)) : NULL;
+}
+
+int cri_adopt(cri_arena *a, void *p, void (*free_fn)(void *))
+{
+    struct cri_block *b = arena_block(a, 0);
+    if (!b) {
+        free_fn(p);
+        return -1;
+    }
+    b->free_fn = free_fn;
+    b->owned = p;
+    return 0;
+}
+
+void cri_arena_free(cri_arena *a)
+{
+    for (struct cri_block *b = a->blocks, *next; b; b = next) {
+        next = b->next;
+        if (b->free_fn)
+            b->free_fn(b->owned);
+        free(b);
+    }
+    a->blocks = a->chunk = NULL;
+}
+
+void cri_reply_built(grpc_reply *reply, cri_arena *a, const ProtobufCMessage *msg)
+{
+    if (a->oom)
+        cri_reply_status(reply, GRPC_RESOURCE_EXHAUSTED, "out of memory");
+    else
+        cri_reply_message(reply, msg);
+    cri_arena_free(a);
+}
+
+/* ---- map<string, string> fields ---- */
+
+ProtobufCMessage **cri_map_set(cri_arena *a, ProtobufCMessage *msg, const char *field, size_t n)
+{
+    const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(msg->descriptor, field);
+    if (!f || f->label != PROTOBUF_C_LABEL_REPEATED || f->type != PROTOBUF_C_TYPE_MESSAGE || n == 0)
+        return NULL;
+    ProtobufCMessage **e = cri_ptrs(a, n);
+    for (size_t i = 0; e && i < n; i++)
+        if (!(e[i] = cri_new(a, f->descriptor)))
+            return NULL;
+    if (!e)
+        return NULL;
+    *(ProtobufCMessage ***)((char *)msg + f->offset) = e;
+    *(size_t *)((char *)msg + f->quantifier_offset) = n;
+    return e;
+}
+
+void cri_map_put(ProtobufCMessage *entry, const char *key, const char *value)
+{
+    const ProtobufCMessageDescriptor *d = entry->descriptor;
+    /* Entries are (key = 1, value = 2), both strings here. */
+    *(const char **)((char *)entry + d->fields[0].offset) = key ? key : "";
+    *(const char **)((char *)entry + d->fields[1].offset) = value ? value : "";
+}
+
+void cri_info_map(cri_arena *a, ProtobufCMessage *msg, const char *json)
+{
+    ProtobufCMessage **e = cri_map_set(a, msg, "info", 1);
+    if (e)
+        cri_map_put(e[0], "info", json && *json ? json : "{}");
 }
 
 static void cri_unimplemented(const grpc_method *m, const uint8_t *req, size_t len, grpc_reply *reply,

@@ -84,7 +84,7 @@ class ConcurrencyTest(CrioTestCase):
         futures = []
         for i in range(60):
             if i % 3 == 0:
-                stub = ch.unary_unary("/runtime.v1.RuntimeService/RunPodSandbox")
+                stub = ch.unary_unary("/runtime.v1.RuntimeService/CheckpointContainer")
                 futures.append((i, "unimplemented", stub.future(b"", timeout=20)))
             elif i % 3 == 1:
                 stub = ch.unary_unary("/runtime.v1.RuntimeService/Version")

@@ -17,16 +17,17 @@ class UnimplementedTest(CrioTestCase):
     def setUpClass(cls):
         cls.srv = cls.class_server()
 
-    def test_run_pod_sandbox(self):
+    def test_exec_not_yet(self):
+        # Streaming exec is a later issue: its URL endpoint is not served yet.
         ch = self.srv.channel()
-        self.assertRpcError(lambda: call(ch, "RunPodSandbox", api.RunPodSandboxRequest()),
-                            grpc.StatusCode.UNIMPLEMENTED, r"runtime\.v1\.RuntimeService/RunPodSandbox")
+        self.assertRpcError(lambda: call(ch, "Exec", api.ExecRequest(container_id="x", cmd=["sh"])),
+                            grpc.StatusCode.UNIMPLEMENTED, r"runtime\.v1\.RuntimeService/Exec")
 
-    def test_create_container(self):
+    def test_checkpoint_container(self):
         ch = self.srv.channel()
-        req = api.CreateContainerRequest(pod_sandbox_id="x")
-        err = self.assertRpcError(lambda: call(ch, "CreateContainer", req),
-                                  grpc.StatusCode.UNIMPLEMENTED, r"runtime\.v1\.RuntimeService/CreateContainer")
+        req = api.CheckpointContainerRequest(container_id="x")
+        err = self.assertRpcError(lambda: call(ch, "CheckpointContainer", req),
+                                  grpc.StatusCode.UNIMPLEMENTED, r"runtime\.v1\.RuntimeService/CheckpointContainer")
         self.assertIn(version_h(), err.details())
 
     def test_streaming_method_unimplemented(self):
@@ -40,8 +41,15 @@ class UnimplementedTest(CrioTestCase):
         # an empty request that must name something) for the implemented
         # ones, UNIMPLEMENTED naming the method otherwise -- never UNKNOWN
         # or a dropped connection.
-        implemented = {"Version", "Status", "RuntimeConfig", "ListImages", "ImageFsInfo"}
+        implemented = {"Version", "Status", "RuntimeConfig", "ListImages", "ImageFsInfo", "ListPodSandbox",
+                       "ListContainers", "ListContainerStats", "ListPodSandboxStats"}
         need_a_name = {"PullImage", "ImageStatus", "RemoveImage"}
+        # Pod and container calls with an empty request: they must name a pod or container.
+        need_an_id = {"RunPodSandbox", "StopPodSandbox", "RemovePodSandbox", "PodSandboxStatus", "CreateContainer",
+                      "StartContainer", "StopContainer", "RemoveContainer", "ContainerStatus",
+                      "UpdateContainerResources", "ReopenContainerLog", "ExecSync", "ContainerStats",
+                      "PodSandboxStats"}
+        streams = {"GetContainerEvents"}  # answers with a stream that lasts until the client leaves
         ch = self.srv.channel()
         n = 0
         for svc in api.DESCRIPTOR.services_by_name.values():
@@ -51,6 +59,16 @@ class UnimplementedTest(CrioTestCase):
                     n += 1
                     if m.name in implemented:
                         raw_call(ch, path, b"")
+                    elif m.name in streams:
+                        self.assertRpcError(lambda: raw_call(ch, path, b"", timeout=0.3),
+                                            grpc.StatusCode.DEADLINE_EXCEEDED)
+                    elif m.name in need_an_id:
+                        try:
+                            raw_call(ch, path, b"")
+                            self.fail("%s with an empty request succeeded" % path)
+                        except grpc.RpcError as e:
+                            self.assertIn(e.code(), (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND),
+                                          "%s: %s" % (e.code(), e.details()))
                     elif m.name in need_a_name:
                         self.assertRpcError(lambda: raw_call(ch, path, b""), grpc.StatusCode.INVALID_ARGUMENT,
                                             "no image given")

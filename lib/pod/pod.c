@@ -1,0 +1,645 @@
+/* Pod sandboxes: run, stop, remove, status, list. */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/cleanup.h"
+#include "base/error.h"
+#include "base/fs.h"
+#include "base/json.h"
+#include "base/log.h"
+#include "config/config_internal.h"
+#include "handle_internal.h"
+#include "network/ns.h"
+#include "pod/cgroup.h"
+#include "pod/config.h"
+#include "pod/pod_internal.h"
+#include "pod/sandbox_files.h"
+#include "runtime/runtime.h"
+
+/* Configuration values read under the config lock (crio_reload may swap it). */
+struct pod_settings {
+    char *driver;
+    char *shm_size;
+};
+
+static void settings_free(struct pod_settings *s)
+{
+    free(s->driver);
+    free(s->shm_size);
+}
+
+static int settings_read(struct pod_settings *s, crio *c)
+{
+    pthread_rwlock_rdlock(&c->config_lock);
+    s->driver = strdup(crio_config_str(c->cfg, "crio.runtime.cgroup_manager"));
+    s->shm_size = strdup(crio_config_str(c->cfg, "crio.runtime.shm_size"));
+    pthread_rwlock_unlock(&c->config_lock);
+    return s->driver && s->shm_size ? 0 : crio_error_oom();
+}
+
+/* ---- run ---- */
+
+static int pod_name(char **out, const cJSON *cfg)
+{
+    const char *name = jpath_str(cfg, "metadata.name");
+    if (!name || !*name)
+        return crio_error_set(CRIO_EINVAL, "pod config: metadata.name is required");
+    const char *ns = jpath_str(cfg, "metadata.namespace"), *uid = jpath_str(cfg, "metadata.uid");
+    if (asprintf(out, "k8s_%s_%s_%s_%lld", name, ns ? ns : "", uid ? uid : "",
+                 (long long)jpath_int(cfg, "metadata.attempt", 0)) < 0)
+        return crio_error_oom();
+    return 0;
+}
+
+static void read_ns_modes(pod_rec *r)
+{
+    static const char *const keys[3] = { "linux.security_context.namespace_options.network",
+                                         "linux.security_context.namespace_options.pid",
+                                         "linux.security_context.namespace_options.ipc" };
+    for (int i = 0; i < 3; i++)
+        r->ns_mode[i] = (int)jpath_int(r->config, keys[i], CRIO_NS_POD);
+    /* A pod-level PID mode of CONTAINER is the usual default; TARGET makes no sense for a pod. */
+    if (r->ns_mode[CRIO_NS_PID] == CRIO_NS_TARGET)
+        r->ns_mode[CRIO_NS_PID] = CRIO_NS_CONTAINER;
+}
+
+/* The pod's hostname: the configured one, the host's for host network, else the pod name. */
+static int pod_hostname(char **out, const pod_rec *r)
+{
+    const char *h = jpath_str(r->config, "hostname");
+    if (h && *h) {
+        *out = strdup(h);
+    } else if (r->ns_mode[CRIO_NS_NETWORK] == CRIO_NS_NODE) {
+        char buf[256] = "";
+        gethostname(buf, sizeof buf - 1);
+        *out = strdup(buf);
+    } else {
+        const char *n = jpath_str(r->config, "metadata.name");
+        *out = strdup(n ? n : "localhost");
+    }
+    return *out ? 0 : crio_error_oom();
+}
+
+static int pod_cgroup(pod_rec *r, const char *driver)
+{
+    const char *parent = jpath_str(r->config, "linux.cgroup_parent");
+    if (parent && *parent) {
+        /* The kubelet names the pod-level cgroup it made itself: containers go right under it. */
+        r->cgroup = strdup(parent);
+        if (!r->cgroup)
+            return crio_error_oom();
+    } else {
+        int e = crio_cgroup_pod_path(&r->cgroup, driver, NULL, r->id);
+        if (e < 0)
+            return e;
+    }
+    if (strcmp(driver, "cgroupfs") != 0)
+        return 0; /* systemd makes the slices when the runtime asks for them */
+    _cleanup_free_ char *fs = NULL;
+    int e = crio_cgroup_fs_path(&fs, r->cgroup);
+    if (e == 0 && (e = crio_cgroup_create(fs)) == 0)
+        r->cgroup_fs = TAKE_PTR(fs);
+    return e;
+}
+
+/* Where crio-pause is: beside the handler's crio-monitor. */
+static int pause_path(char **out, crio *c, const char *handler)
+{
+    crio_runtime *rt = NULL;
+    int e = crio_runtime_get(&rt, c, handler);
+    if (e < 0)
+        return e;
+    _cleanup_free_ char *m = strdup(rt->monitor_path);
+    crio_runtime_free(rt);
+    if (!m || asprintf(out, "%s/crio-pause", dirname(m)) < 0)
+        return crio_error_oom();
+    if (access(*out, X_OK) < 0) {
+        int err = errno;
+        free(*out);
+        *out = NULL;
+        return crio_error_sys(err, "crio-pause beside crio-monitor (%s)", rt ? "" : "");
+    }
+    return 0;
+}
+
+/* Sets up everything a pod has; the record is registered and saved as "creating". */
+static int pod_setup(crio_pods *p, pod_rec *r, const struct pod_settings *st)
+{
+    crio *c = p->c;
+    _cleanup_free_ char *dir = pod_run_dir(p, r->id), *hostname = NULL;
+    if (!dir)
+        return crio_error_oom();
+    int e = crio_fs_mkdir_p(dir, 0711);
+    if (e == 0)
+        e = pod_hostname(&hostname, r);
+    int which = 0;
+    if (r->ns_mode[CRIO_NS_NETWORK] != CRIO_NS_NODE)
+        which |= CRIO_PIN_NET | CRIO_PIN_UTS; /* a host-network pod keeps the host's hostname too */
+    if (r->ns_mode[CRIO_NS_IPC] != CRIO_NS_NODE)
+        which |= CRIO_PIN_IPC;
+    if (e == 0 && which)
+        e = crio_ns_pin(dir, which, hostname);
+    if (e == 0)
+        e = crio_sandbox_write_files(dir, hostname, r->config);
+    if (e == 0 && r->ns_mode[CRIO_NS_IPC] != CRIO_NS_NODE) {
+        uint64_t size = 0;
+        if ((e = crio_parse_size(&size, st->shm_size)) == 0)
+            e = crio_sandbox_mount_shm(dir, size);
+    }
+    if (e == 0)
+        e = pod_cgroup(r, st->driver);
+    if (e == 0 && r->ns_mode[CRIO_NS_PID] == CRIO_NS_POD) {
+        _cleanup_free_ char *pp = NULL;
+        if ((e = pause_path(&pp, c, r->runtime_handler)) == 0)
+            e = crio_sandbox_start_pause(&r->pause_pid, dir, pp, r->cgroup_fs);
+    }
+    /* Seam: CNI networking (the next issue) attaches the pinned network namespace here. */
+    return e;
+}
+
+int crio_pod_run(char **id_out, crio *c, const crio_pod_config *cfg, const char *runtime_handler)
+{
+    if (!id_out || !c || !cfg)
+        return crio_error_set(CRIO_EINVAL, "run pod: NULL argument");
+    crio_pods *p = c->pods;
+    struct pod_settings st = { 0 };
+    _cleanup_free_ char *name = NULL;
+    const cJSON *tree = crio_pod_config_json_tree(cfg);
+    int e = pod_name(&name, tree);
+    if (e < 0)
+        return e;
+    crio_runtime *rt = NULL;
+    if ((e = crio_runtime_get(&rt, c, runtime_handler)) < 0)
+        return crio_error_wrap(e, "run pod %s", jpath_str(tree, "metadata.name"));
+    pod_rec *r = pod_rec_new();
+    if (!r || (e = settings_read(&st, c)) < 0 || (e = crio_id_new(r->id)) < 0) {
+        crio_runtime_free(rt);
+        settings_free(&st);
+        pod_put(r);
+        return r ? e : crio_error_oom();
+    }
+    r->name = TAKE_PTR(name);
+    r->config = cJSON_Duplicate(tree, true);
+    r->runtime_handler = strdup(rt->name);
+    crio_runtime_free(rt);
+    r->created_at = crio_now_ns();
+    r->creating = true;
+    read_ns_modes(r);
+    if (!r->config || !r->runtime_handler) {
+        pod_put(r);
+        settings_free(&st);
+        return crio_error_oom();
+    }
+    if ((e = pods_reserve_name(p, r->name, r->id, "pod")) < 0) {
+        pod_put(r);
+        settings_free(&st);
+        return e;
+    }
+    /* Built privately: the pod enters the tables complete. */
+    e = pod_save(p, r);
+    if (e == 0)
+        e = pod_setup(p, r, &st);
+    if (e == 0) {
+        r->creating = false;
+        r->state = CRIO_POD_READY;
+        e = pod_save(p, r);
+    }
+    if (e == 0 && !(*id_out = strdup(r->id)))
+        e = crio_error_oom();
+    if (e == 0 && (e = pods_add_pod(p, r)) < 0) {
+        free(*id_out);
+        *id_out = NULL;
+    }
+    settings_free(&st);
+    if (e < 0) {
+        _cleanup_free_ char *msg = strdup(crio_error_message(crio_error_last()));
+        pod_release(p, r);
+        pod_teardown(p, r);
+        pods_release_name(p, r->name);
+        int code = crio_error_set(e, "run pod %s: %s", jpath_str(tree, "metadata.name"), msg ? msg : "");
+        pod_put(r);
+        return code;
+    }
+    crio_log_info("pod %s (%s) is ready", r->id, r->name);
+    return 0;
+}
+
+/* ---- stop and remove ---- */
+
+int pod_release(crio_pods *p, pod_rec *r)
+{
+    _cleanup_free_ char *dir = pod_run_dir(p, r->id);
+    if (!dir)
+        return crio_error_oom();
+    /* Seam: CNI teardown (the next issue) runs here, before the namespace goes. */
+    int e = 0;
+    if (crio_sandbox_stop_pause(dir) < 0) {
+        crio_log_warn("pod %s: stop pause: %s", r->id, crio_error_message(crio_error_last()));
+        e = crio_error_code(crio_error_last());
+    }
+    pthread_mutex_lock(&r->lock);
+    r->pause_pid = 0;
+    pthread_mutex_unlock(&r->lock);
+    if (crio_sandbox_unmount_shm(dir) < 0) {
+        crio_log_warn("pod %s: %s", r->id, crio_error_message(crio_error_last()));
+        e = crio_error_code(crio_error_last());
+    }
+    if (crio_ns_unpin(dir) < 0) {
+        crio_log_warn("pod %s: %s", r->id, crio_error_message(crio_error_last()));
+        e = crio_error_code(crio_error_last());
+    }
+    return e;
+}
+
+int pod_teardown(crio_pods *p, pod_rec *r)
+{
+    int e = 0;
+    if (r->cgroup_fs && crio_cgroup_remove(r->cgroup_fs) < 0) {
+        crio_log_warn("pod %s: %s", r->id, crio_error_message(crio_error_last()));
+        e = crio_error_code(crio_error_last());
+    }
+    _cleanup_free_ char *run = pod_run_dir(p, r->id), *root = NULL;
+    if (!run || asprintf(&root, "%s/%s", p->root_pods, r->id) < 0)
+        return crio_error_oom();
+    crio_fs_remove_tree(AT_FDCWD, run);
+    /* state.json goes last: until then a crash leaves a record to finish the job with. */
+    int e2 = crio_fs_remove_tree(AT_FDCWD, root);
+    return e < 0 ? e : e2;
+}
+
+/* Stops the pod's containers and releases what a running pod holds; pod op held. */
+static int pod_stop_locked(crio_pods *p, pod_rec *r)
+{
+    ctr_rec **v = NULL;
+    size_t n = 0;
+    int e = pods_ctrs_of(p, r->id, &v, &n);
+    if (e < 0)
+        return e;
+    int64_t grace = 10;
+    const char *g = jpath_str(r->config, "annotations.io.kubernetes.pod.terminationGracePeriod");
+    if (g)
+        grace = strtoll(g, NULL, 10);
+    ctrs_stop(p, v, n, grace);
+    ctrs_put_all(v, n);
+    e = pod_release(p, r);
+    pthread_mutex_lock(&r->lock);
+    if (r->state != CRIO_POD_NOTREADY) {
+        r->state = CRIO_POD_NOTREADY;
+        int e2 = pod_save(p, r);
+        if (e == 0)
+            e = e2;
+    }
+    pthread_mutex_unlock(&r->lock);
+    return e;
+}
+
+int crio_pod_stop(crio *c, const char *id)
+{
+    pod_rec *r;
+    int e = pods_get_pod(c->pods, id, &r);
+    if (e < 0)
+        return e;
+    pthread_mutex_lock(&r->op);
+    e = pod_stop_locked(c->pods, r);
+    pthread_mutex_unlock(&r->op);
+    pod_put(r);
+    return e < 0 ? crio_error_wrap(e, "stop pod %s", id) : 0;
+}
+
+int crio_pod_remove(crio *c, const char *id)
+{
+    crio_pods *p = c->pods;
+    pod_rec *r;
+    int e = pods_get_pod(p, id, &r);
+    if (e == CRIO_ENOTFOUND) {
+        crio_error_clear();
+        return 0;
+    }
+    if (e < 0)
+        return e;
+    pthread_mutex_lock(&r->op);
+    ctr_rec **v = NULL;
+    size_t n = 0;
+    if ((e = pods_ctrs_of(p, r->id, &v, &n)) == 0) {
+        ctrs_stop(p, v, n, 0);
+        for (size_t i = 0; i < n && e == 0; i++)
+            e = ctr_remove(p, v[i]);
+        ctrs_put_all(v, n);
+    }
+    if (e == 0)
+        e = pod_release(p, r);
+    if (e == 0)
+        e = pod_teardown(p, r);
+    if (e == 0)
+        pods_del_pod(p, r);
+    pthread_mutex_unlock(&r->op);
+    pod_put(r);
+    return e < 0 ? crio_error_wrap(e, "remove pod %s", id) : 0;
+}
+
+/* ---- status ---- */
+
+struct crio_pod {
+    char *id, *name, *uid, *namespace_, *handler, *netns, *config_json, *info_json;
+    uint32_t attempt;
+    crio_pod_state state;
+    int64_t created_at;
+    int ns_mode[3];
+    char **labels; /* key, value, key, value ... */
+    size_t nlabels;
+    char **annotations;
+    size_t nannotations;
+    char **ips;
+    size_t nips;
+};
+
+static void strv_free(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+void crio_pod_free(crio_pod *s)
+{
+    if (!s)
+        return;
+    free(s->id);
+    free(s->name);
+    free(s->uid);
+    free(s->namespace_);
+    free(s->handler);
+    free(s->netns);
+    free(s->config_json);
+    free(s->info_json);
+    strv_free(s->labels, s->nlabels * 2);
+    strv_free(s->annotations, s->nannotations * 2);
+    strv_free(s->ips, s->nips);
+    free(s);
+}
+
+/* Copies a JSON object of strings into key/value pairs. */
+int crio_map_pairs(char ***out, size_t *n, const cJSON *obj)
+{
+    size_t cnt = 0;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, obj) if (cJSON_IsString(it)) cnt++;
+    char **v = calloc(cnt * 2 + 1, sizeof *v);
+    if (!v)
+        return crio_error_oom();
+    size_t k = 0;
+    cJSON_ArrayForEach(it, obj) {
+        if (!cJSON_IsString(it))
+            continue;
+        v[k] = strdup(it->string);
+        v[k + 1] = strdup(it->valuestring);
+        if (!v[k] || !v[k + 1]) {
+            strv_free(v, k + 2);
+            return crio_error_oom();
+        }
+        k += 2;
+    }
+    *out = v;
+    *n = cnt;
+    return 0;
+}
+
+static char *dupz(const char *s) { return strdup(s ? s : ""); }
+
+static int pod_snapshot(crio_pod **out, crio_pods *p, const pod_rec *r)
+{
+    crio_pod *s = calloc(1, sizeof *s);
+    if (!s)
+        return crio_error_oom();
+    s->id = dupz(r->id);
+    s->name = dupz(jpath_str(r->config, "metadata.name"));
+    s->uid = dupz(jpath_str(r->config, "metadata.uid"));
+    s->namespace_ = dupz(jpath_str(r->config, "metadata.namespace"));
+    s->attempt = (uint32_t)jpath_int(r->config, "metadata.attempt", 0);
+    s->handler = dupz(r->runtime_handler);
+    s->state = r->creating ? CRIO_POD_NOTREADY : r->state;
+    s->created_at = r->created_at;
+    memcpy(s->ns_mode, r->ns_mode, sizeof s->ns_mode);
+    if (r->state == CRIO_POD_READY && r->ns_mode[CRIO_NS_NETWORK] != CRIO_NS_NODE) {
+        if (asprintf(&s->netns, "%s/%s/net", p->run_pods, r->id) < 0)
+            s->netns = NULL;
+    } else {
+        s->netns = strdup("");
+    }
+    s->config_json = cJSON_PrintUnformatted(r->config);
+    cJSON *info = cJSON_CreateObject();
+    if (info) {
+        cJSON_AddNumberToObject(info, "pause_pid", r->pause_pid);
+        crio_json_add_string(info, "cgroup_parent", r->cgroup);
+        crio_json_add_string(info, "runtime_handler", r->runtime_handler);
+        crio_json_add_string(info, "netns", s->netns);
+        s->info_json = cJSON_PrintUnformatted(info);
+        cJSON_Delete(info);
+    }
+    s->ips = calloc(r->nips + 1, sizeof *s->ips);
+    for (size_t i = 0; s->ips && i < r->nips; i++)
+        if ((s->ips[s->nips] = strdup(r->ips[i])))
+            s->nips++;
+    int e = 0;
+    if (!s->id || !s->name || !s->uid || !s->namespace_ || !s->handler || !s->netns || !s->config_json ||
+        !s->info_json || !s->ips)
+        e = crio_error_oom();
+    if (e == 0)
+        e = crio_map_pairs(&s->labels, &s->nlabels, jpath(r->config, "labels"));
+    if (e == 0)
+        e = crio_map_pairs(&s->annotations, &s->nannotations, jpath(r->config, "annotations"));
+    if (e < 0) {
+        crio_pod_free(s);
+        return e;
+    }
+    *out = s;
+    return 0;
+}
+
+int crio_pod_get(crio_pod **out, crio *c, const char *id)
+{
+    if (!out || !c)
+        return crio_error_set(CRIO_EINVAL, "pod status: NULL argument");
+    pod_rec *r;
+    int e = pods_get_pod(c->pods, id, &r);
+    if (e < 0)
+        return e;
+    pthread_mutex_lock(&r->lock);
+    e = pod_snapshot(out, c->pods, r);
+    pthread_mutex_unlock(&r->lock);
+    pod_put(r);
+    return e;
+}
+
+const char *crio_pod_id(const crio_pod *s) { return s->id; }
+const char *crio_pod_name(const crio_pod *s) { return s->name; }
+const char *crio_pod_uid(const crio_pod *s) { return s->uid; }
+const char *crio_pod_namespace(const crio_pod *s) { return s->namespace_; }
+uint32_t crio_pod_attempt(const crio_pod *s) { return s->attempt; }
+crio_pod_state crio_pod_state_get(const crio_pod *s) { return s->state; }
+int64_t crio_pod_created_at(const crio_pod *s) { return s->created_at; }
+const char *crio_pod_runtime_handler(const crio_pod *s) { return s->handler; }
+size_t crio_pod_label_count(const crio_pod *s) { return s->nlabels; }
+const char *crio_pod_label_key(const crio_pod *s, size_t i) { return i < s->nlabels ? s->labels[2 * i] : NULL; }
+const char *crio_pod_label_value(const crio_pod *s, size_t i) { return i < s->nlabels ? s->labels[2 * i + 1] : NULL; }
+size_t crio_pod_annotation_count(const crio_pod *s) { return s->nannotations; }
+const char *crio_pod_annotation_key(const crio_pod *s, size_t i)
+{
+    return i < s->nannotations ? s->annotations[2 * i] : NULL;
+}
+const char *crio_pod_annotation_value(const crio_pod *s, size_t i)
+{
+    return i < s->nannotations ? s->annotations[2 * i + 1] : NULL;
+}
+crio_ns_mode crio_pod_namespace_mode(const crio_pod *s, crio_ns_kind kind)
+{
+    return (unsigned)kind < 3 ? (crio_ns_mode)s->ns_mode[kind] : CRIO_NS_POD;
+}
+const char *crio_pod_netns_path(const crio_pod *s) { return s->netns; }
+size_t crio_pod_ip_count(const crio_pod *s) { return s->nips; }
+const char *crio_pod_ip(const crio_pod *s, size_t i) { return i < s->nips ? s->ips[i] : NULL; }
+const char *crio_pod_config_json(const crio_pod *s) { return s->config_json; }
+const char *crio_pod_info_json(const crio_pod *s) { return s->info_json; }
+
+/* ---- listing ---- */
+
+struct crio_pod_filter {
+    char *id;
+    int state; /* -1: any */
+    char **labels;
+    size_t nlabels;
+};
+
+int crio_pod_filter_new(crio_pod_filter **out)
+{
+    crio_pod_filter *f = calloc(1, sizeof *f);
+    if (!f)
+        return crio_error_oom();
+    f->state = -1;
+    *out = f;
+    return 0;
+}
+
+void crio_pod_filter_free(crio_pod_filter *f)
+{
+    if (!f)
+        return;
+    free(f->id);
+    strv_free(f->labels, f->nlabels * 2);
+    free(f);
+}
+
+int crio_pod_filter_set_id(crio_pod_filter *f, const char *id)
+{
+    free(f->id);
+    f->id = id && *id ? strdup(id) : NULL;
+    return !id || !*id || f->id ? 0 : crio_error_oom();
+}
+
+int crio_pod_filter_set_state(crio_pod_filter *f, crio_pod_state state)
+{
+    if (state != CRIO_POD_READY && state != CRIO_POD_NOTREADY)
+        return crio_error_set(CRIO_EINVAL, "pod filter: state %d", (int)state);
+    f->state = state;
+    return 0;
+}
+
+int crio_labels_add(char ***v, size_t *n, const char *key, const char *value)
+{
+    if (!key || !value)
+        return crio_error_set(CRIO_EINVAL, "filter: NULL label");
+    char **nv = realloc(*v, (*n + 1) * 2 * sizeof *nv);
+    if (!nv)
+        return crio_error_oom();
+    *v = nv;
+    nv[*n * 2] = strdup(key);
+    nv[*n * 2 + 1] = strdup(value);
+    (*n)++;
+    return nv[*n * 2 - 2] && nv[*n * 2 - 1] ? 0 : crio_error_oom();
+}
+
+int crio_pod_filter_add_label(crio_pod_filter *f, const char *key, const char *value)
+{
+    return crio_labels_add(&f->labels, &f->nlabels, key, value);
+}
+
+bool crio_labels_match(const cJSON *labels, char **want, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(labels, want[2 * i]);
+        if (!cJSON_IsString(v) || strcmp(v->valuestring, want[2 * i + 1]) != 0)
+            return false;
+    }
+    return true;
+}
+
+static bool pod_matches(const pod_rec *r, const crio_pod_filter *f)
+{
+    if (!f)
+        return true;
+    if (f->id && strncmp(r->id, f->id, strlen(f->id)) != 0)
+        return false;
+    crio_pod_state st = r->creating ? CRIO_POD_NOTREADY : r->state;
+    if (f->state >= 0 && (int)st != f->state)
+        return false;
+    return crio_labels_match(jpath(r->config, "labels"), f->labels, f->nlabels);
+}
+
+struct crio_pod_list {
+    crio_pod **items;
+    size_t n;
+};
+
+static int by_created(const void *a, const void *b)
+{
+    int64_t x = (*(crio_pod *const *)a)->created_at, y = (*(crio_pod *const *)b)->created_at;
+    return x < y ? -1 : x > y;
+}
+
+int crio_pod_list_get(crio_pod_list **out, crio *c, const crio_pod_filter *filter)
+{
+    if (!out || !c)
+        return crio_error_set(CRIO_EINVAL, "list pods: NULL argument");
+    pod_rec **v = NULL;
+    size_t n = 0;
+    int e = pods_all(c->pods, &v, &n);
+    if (e < 0)
+        return e;
+    crio_pod_list *l = calloc(1, sizeof *l);
+    if (l)
+        l->items = calloc(n + 1, sizeof *l->items);
+    if (!l || !l->items)
+        e = crio_error_oom();
+    for (size_t i = 0; e == 0 && i < n; i++) {
+        pthread_mutex_lock(&v[i]->lock);
+        if (pod_matches(v[i], filter) && (e = pod_snapshot(&l->items[l->n], c->pods, v[i])) == 0)
+            l->n++;
+        pthread_mutex_unlock(&v[i]->lock);
+    }
+    pods_put_all(v, n);
+    if (e < 0) {
+        crio_pod_list_free(l);
+        return e;
+    }
+    qsort(l->items, l->n, sizeof *l->items, by_created);
+    *out = l;
+    return 0;
+}
+
+size_t crio_pod_list_count(const crio_pod_list *l) { return l ? l->n : 0; }
+const crio_pod *crio_pod_list_at(const crio_pod_list *l, size_t i) { return l && i < l->n ? l->items[i] : NULL; }
+
+void crio_pod_list_free(crio_pod_list *l)
+{
+    if (!l)
+        return;
+    for (size_t i = 0; i < l->n; i++)
+        crio_pod_free(l->items[i]);
+    free(l->items);
+    free(l);
+}
