@@ -15,8 +15,10 @@
 #include <cjson/cJSON.h>
 #include <getopt.h>
 #include <protobuf-c/protobuf-c.h>
+#include <regex.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "grpc_client.h"
@@ -79,6 +81,46 @@ int crioctl_cmd_rmi(crioctl_ctx *ctx, int argc, char **argv);
 int crioctl_cmd_imagefsinfo(crioctl_ctx *ctx, int argc, char **argv);
 extern const char crioctl_help_pull[], crioctl_help_images[], crioctl_help_image[],
     crioctl_help_inspecti[], crioctl_help_rmi[], crioctl_help_imagefsinfo[];
+/* cli/cmd_pod.c */
+int crioctl_cmd_runp(crioctl_ctx *ctx, int argc, char **argv);
+int crioctl_cmd_pods(crioctl_ctx *ctx, int argc, char **argv);
+int crioctl_cmd_inspectp(crioctl_ctx *ctx, int argc, char **argv);
+int crioctl_cmd_stopp(crioctl_ctx *ctx, int argc, char **argv);
+int crioctl_cmd_rmp(crioctl_ctx *ctx, int argc, char **argv);
+extern const char crioctl_help_runp[], crioctl_help_pods[], crioctl_help_inspectp[], crioctl_help_rmp[];
+/* cli/cmd_container.c */
+int crioctl_cmd_create(crioctl_ctx *ctx, int argc, char **argv);
+int crioctl_cmd_start(crioctl_ctx *ctx, int argc, char **argv);
+int crioctl_cmd_run(crioctl_ctx *ctx, int argc, char **argv);
+int crioctl_cmd_ps(crioctl_ctx *ctx, int argc, char **argv);
+int crioctl_cmd_inspect(crioctl_ctx *ctx, int argc, char **argv);
+int crioctl_cmd_stop(crioctl_ctx *ctx, int argc, char **argv);
+int crioctl_cmd_rm(crioctl_ctx *ctx, int argc, char **argv);
+int crioctl_cmd_exec(crioctl_ctx *ctx, int argc, char **argv);
+int crioctl_cmd_update(crioctl_ctx *ctx, int argc, char **argv);
+int crioctl_cmd_logs(crioctl_ctx *ctx, int argc, char **argv);
+extern const char crioctl_help_create[], crioctl_help_run[], crioctl_help_ps[], crioctl_help_inspect[],
+    crioctl_help_stop[], crioctl_help_rm[], crioctl_help_exec[], crioctl_help_update[], crioctl_help_logs[];
+/* cli/cmd_stats.c */
+int crioctl_cmd_stats(crioctl_ctx *ctx, int argc, char **argv);
+int crioctl_cmd_statsp(crioctl_ctx *ctx, int argc, char **argv);
+int crioctl_cmd_events(crioctl_ctx *ctx, int argc, char **argv);
+extern const char crioctl_help_stats[], crioctl_help_statsp[], crioctl_help_events[];
+
+/* ---- Pod configs, shared by runp, create and run (cli/cmd_pod.c) ---- */
+
+struct Runtime__V1__PodSandboxConfig;
+
+/*
+ * Loads a pod config file (JSON or YAML, see pbjson_in.h) and checks it as
+ * crictl does: metadata with a name and a namespace are required; a missing
+ * uid is generated.  Returns 0, or -1 after printing the error.
+ */
+int crioctl_load_pod_config(crioctl_ctx *ctx, const char *path, struct Runtime__V1__PodSandboxConfig **out);
+
+/* RunPodSandbox; *pod_id is malloc'd.  Returns 0, or -1 after printing the error. */
+int crioctl_run_pod(crioctl_ctx *ctx, struct Runtime__V1__PodSandboxConfig *config, const char *handler,
+                    char **pod_id);
 
 /* ---- Option parsing shared by commands ---- */
 
@@ -197,5 +239,71 @@ void crioctl_table_free(crioctl_table *t);
 
 /* Display width of a UTF-8 string (code points). */
 size_t crioctl_text_width(const char *s);
+
+/* crictl shows ids cut to this many characters (unless --no-trunc). */
+#define CRIOCTL_TRUNCATED_ID_LEN 13
+
+/* go-units' HumanDuration, as crictl's CREATED column shows an age ("2 minutes";
+ * crictl adds " ago"): "Less than a second", "About a minute", "3 hours", ... */
+void crioctl_human_duration(char *buf, size_t n, int64_t ns);
+
+/* go-units' HumanSize: decimal units, 4 significant digits ("1.5MB", "512B"). */
+void crioctl_human_size(char *buf, size_t n, double size);
+
+/* The first CRIOCTL_TRUNCATED_ID_LEN characters of an id. */
+void crioctl_truncate_id(char *buf, size_t n, const char *id);
+
+/* A byte count: digits with an optional binary suffix b, k, m, g, t, p (and
+ * "kb", "mb", ...; case-insensitive): "536870912", "512m", "1G".
+ * Returns 0, -EINVAL or -ERANGE. */
+int crioctl_parse_bytes(const char *s, int64_t *out);
+
+/* Label selectors given as repeated --label KEY=VALUE. */
+typedef struct {
+    size_t n;
+    char **keys, **values;
+} crioctl_labels;
+
+/* Adds "KEY=VALUE" (exactly one '=', as crictl); a repeated key takes the
+ * last value.  Returns 0, -EINVAL or -ENOMEM. */
+int crioctl_labels_add(crioctl_labels *l, const char *arg);
+void crioctl_labels_free(crioctl_labels *l);
+
+/* The labels as an array of l->n map entries of type `entry` (a "...Entry"
+ * message of two string fields), for a request's label_selector; the
+ * strings are borrowed from `l`.  NULL when out of memory.  Free with
+ * crioctl_map_entries_free(entries, l->n). */
+void *crioctl_labels_entries(const crioctl_labels *l, const ProtobufCMessageDescriptor *entry);
+void crioctl_map_entries_free(void *entries, size_t n);
+
+/* Compiles a POSIX extended regular expression for a filter option; prints
+ * the error and returns -1 when it is invalid. */
+int crioctl_regex_compile(crioctl_ctx *ctx, const char *option, const char *pattern, regex_t *re);
+
+/*
+ * The document inspect and inspectp print: {"status": status (taken), then
+ * the info map's entries (map entry messages) by key, a value that is a JSON
+ * object embedded as it is, any other one as a string without its
+ * surrounding quotes (as crictl)}.  NULL when out of memory.
+ */
+cJSON *crioctl_status_info_json(cJSON *status, size_t n_info, ProtobufCMessage *const *info);
+
+/* Prints "TITLE:" and a "\tKEY -> VALUE" line per map entry, sorted by key,
+ * as crictl's verbose listings do; nothing for an empty map. */
+void crioctl_print_map(FILE *f, const char *title, size_t n, ProtobufCMessage *const *entries);
+
+/* Prints map entries as Go's %v of a map: "map[k1:v1 k2:v2]", sorted. */
+void crioctl_print_go_map(FILE *f, size_t n, ProtobufCMessage *const *entries);
+
+/* Sets obj[key] to a time as crictl's inspect shows one: RFC 3339 with
+ * nanoseconds in the local zone, or Go's zero time when `zero`.  False when
+ * out of memory. */
+bool crioctl_json_set_time(cJSON *obj, const char *key, int64_t ns, bool zero);
+
+/* Prints a message as JSON (crioctl_pb_to_json); returns the exit status. */
+int crioctl_print_message_json(crioctl_ctx *ctx, const ProtobufCMessage *msg);
+
+/* Prints a JSON document and frees it (NULL: out of memory); returns the exit status. */
+int crioctl_print_json_doc(crioctl_ctx *ctx, cJSON *doc);
 
 #endif

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "crioctl.h"
+#include "logs.h"
 
 /* ---- Formatting ---- */
 
@@ -481,4 +482,156 @@ static cJSON *message_json(const ProtobufCMessage *msg)
 cJSON *crioctl_pb_to_json(const ProtobufCMessage *msg)
 {
     return msg ? message_json(msg) : cJSON_CreateNull();
+}
+
+/* ---- inspect documents ---- */
+
+static const char *entry_string(const ProtobufCMessage *e, unsigned field)
+{
+    const char *s = *(char *const *)((const char *)e + e->descriptor->fields[field].offset);
+    return s ? s : "";
+}
+
+static int cmp_entries(const void *a, const void *b)
+{
+    const ProtobufCMessage *x = *(const ProtobufCMessage *const *)a, *y = *(const ProtobufCMessage *const *)b;
+    return strcmp(entry_string(x, 0), entry_string(y, 0));
+}
+
+/* An info value as crictl shows it: a JSON object embedded, anything else as
+ * a string without its surrounding quotes. */
+static cJSON *info_value_json(const char *v)
+{
+    if (v[0] == '{') {
+        cJSON *parsed = cJSON_Parse(v);
+        bool object = cJSON_IsObject(parsed);
+        cJSON_Delete(parsed);
+        if (object)
+            return cJSON_CreateRaw(v);
+    }
+    size_t start = strspn(v, "\""), end = strlen(v);
+    while (end > start && v[end - 1] == '"')
+        end--;
+    char *trimmed = strndup(v + start, end - start);
+    cJSON *s = trimmed ? cJSON_CreateString(trimmed) : NULL;
+    free(trimmed);
+    return s;
+}
+
+static bool add_info_members(cJSON *root, size_t n, ProtobufCMessage *const *info)
+{
+    ProtobufCMessage **sorted = malloc((n ? n : 1) * sizeof(*sorted));
+    bool ok = sorted != NULL;
+
+    if (ok && n) {
+        memcpy(sorted, info, n * sizeof(*sorted));
+        qsort(sorted, n, sizeof(*sorted), cmp_entries);
+    }
+    for (size_t i = 0; ok && i < n; i++) {
+        const char *k = entry_string(sorted[i], 0);
+        if (cJSON_GetObjectItemCaseSensitive(root, k))
+            continue; /* never shadow the status, nor a key seen already */
+        cJSON *v = info_value_json(entry_string(sorted[i], 1));
+        ok = v && cJSON_AddItemToObject(root, k, v);
+        if (!ok)
+            cJSON_Delete(v);
+    }
+    free(sorted);
+    return ok;
+}
+
+cJSON *crioctl_status_info_json(cJSON *status, size_t n_info, ProtobufCMessage *const *info)
+{
+    cJSON *root = status ? cJSON_CreateObject() : NULL;
+
+    if (!root || !cJSON_AddItemToObject(root, "status", status)) {
+        cJSON_Delete(root);
+        cJSON_Delete(status);
+        return NULL;
+    }
+    if (!add_info_members(root, n_info, info)) {
+        cJSON_Delete(root);
+        return NULL;
+    }
+    return root;
+}
+
+int crioctl_print_message_json(crioctl_ctx *ctx, const ProtobufCMessage *msg)
+{
+    cJSON *j = crioctl_pb_to_json(msg);
+    int r = j ? crioctl_print_json(ctx, j) : (crioctl_error(ctx, "out of memory"), -1);
+
+    cJSON_Delete(j);
+    return r < 0 ? 1 : 0;
+}
+
+int crioctl_print_json_doc(crioctl_ctx *ctx, cJSON *doc)
+{
+    int r;
+
+    if (!doc) {
+        crioctl_error(ctx, "out of memory");
+        return 1;
+    }
+    r = crioctl_print_json(ctx, doc) < 0 ? 1 : 0;
+    cJSON_Delete(doc);
+    return r;
+}
+
+/* ---- Maps in text output ---- */
+
+/* The entries (key, value map entry messages) sorted by key, in a malloc'd copy. */
+static ProtobufCMessage **sorted_entries(size_t n, ProtobufCMessage *const *entries)
+{
+    ProtobufCMessage **v = malloc((n ? n : 1) * sizeof(*v));
+
+    if (v && n) {
+        memcpy(v, entries, n * sizeof(*v));
+        qsort(v, n, sizeof(*v), cmp_entries);
+    }
+    return v;
+}
+
+void crioctl_print_map(FILE *f, const char *title, size_t n, ProtobufCMessage *const *entries)
+{
+    ProtobufCMessage **v;
+
+    if (n == 0)
+        return; /* crictl prints a map only when it has entries */
+    v = sorted_entries(n, entries);
+    fprintf(f, "%s:\n", title);
+    for (size_t i = 0; i < n; i++) {
+        const ProtobufCMessage *e = v ? v[i] : entries[i];
+        fprintf(f, "\t%s -> %s\n", entry_string(e, 0), entry_string(e, 1));
+    }
+    free(v);
+}
+
+void crioctl_print_go_map(FILE *f, size_t n, ProtobufCMessage *const *entries)
+{
+    ProtobufCMessage **v = sorted_entries(n, entries);
+
+    fputs("map[", f);
+    for (size_t i = 0; i < n; i++) {
+        const ProtobufCMessage *e = v ? v[i] : entries[i];
+        fprintf(f, "%s%s:%s", i ? " " : "", entry_string(e, 0), entry_string(e, 1));
+    }
+    fputc(']', f);
+    free(v);
+}
+
+bool crioctl_json_set_time(cJSON *obj, const char *key, int64_t ns, bool zero)
+{
+    char buf[64];
+
+    if (zero) /* Go's zero time.Time, which crictl shows for a time not reached */
+        snprintf(buf, sizeof(buf), "0001-01-01T00:00:00Z");
+    else
+        crioctl_format_rfc3339nano(buf, sizeof(buf), ns, crioctl_local_offset(ns));
+    cJSON *s = cJSON_CreateString(buf);
+    if (s && cJSON_GetObjectItemCaseSensitive(obj, key) ? cJSON_ReplaceItemInObjectCaseSensitive(obj, key, s)
+                                                      : cJSON_AddItemToObject(obj, key, s))
+        return true;
+    cJSON_Delete(s);
+    return false;
 }

@@ -1,6 +1,7 @@
-/* crioctl: durations, output formats, tables. */
+/* crioctl: durations, output formats, tables, sizes, label selectors. */
 #include <errno.h>
 #include <limits.h>
+#include <regex.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -244,4 +245,171 @@ int crioctl_table_print(const crioctl_table *t, FILE *f)
     }
     free(width);
     return ferror(f) ? -EIO : 0;
+}
+
+/* ---- Human-readable values ---- */
+
+void crioctl_human_duration(char *buf, size_t n, int64_t ns)
+{
+    int64_t secs = ns / 1000000000LL, mins = secs / 60;
+    /* Rounded to the nearest hour, as go-units does (ns is positive here). */
+    int64_t hours = (ns + 1800000000000LL) / 3600000000000LL;
+
+    if (secs < 1)
+        snprintf(buf, n, "Less than a second");
+    else if (secs == 1)
+        snprintf(buf, n, "1 second");
+    else if (secs < 60)
+        snprintf(buf, n, "%lld seconds", (long long)secs);
+    else if (mins == 1)
+        snprintf(buf, n, "About a minute");
+    else if (mins < 60)
+        snprintf(buf, n, "%lld minutes", (long long)mins);
+    else if (hours == 1)
+        snprintf(buf, n, "About an hour");
+    else if (hours < 48)
+        snprintf(buf, n, "%lld hours", (long long)hours);
+    else if (hours < 24 * 7 * 2)
+        snprintf(buf, n, "%lld days", (long long)(hours / 24));
+    else if (hours < 24 * 30 * 2)
+        snprintf(buf, n, "%lld weeks", (long long)(hours / 24 / 7));
+    else if (hours < 24 * 365 * 2)
+        snprintf(buf, n, "%lld months", (long long)(hours / 24 / 30));
+    else
+        snprintf(buf, n, "%lld years", (long long)(ns / 3600000000000LL / 24 / 365));
+}
+
+void crioctl_human_size(char *buf, size_t n, double size)
+{
+    static const char *const units[] = { "B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB" };
+    size_t i = 0;
+
+    while (size >= 1000.0 && i + 1 < sizeof(units) / sizeof(units[0])) {
+        size /= 1000.0;
+        i++;
+    }
+    snprintf(buf, n, "%.4g%s", size, units[i]);
+}
+
+void crioctl_truncate_id(char *buf, size_t n, const char *id)
+{
+    snprintf(buf, n, "%.*s", CRIOCTL_TRUNCATED_ID_LEN, id ? id : "");
+}
+
+int crioctl_parse_bytes(const char *s, int64_t *out)
+{
+    static const char suffixes[] = "bkmgtp";
+    char *end;
+    long long v;
+    int64_t mul = 1;
+
+    if (!s || *s < '0' || *s > '9')
+        return -EINVAL;
+    errno = 0;
+    v = strtoll(s, &end, 10);
+    if (errno == ERANGE)
+        return -ERANGE;
+    if (*end) {
+        const char *p = strchr(suffixes, *end | 0x20);
+        if (!p || (end[1] && !((end[1] | 0x20) == 'b' && !end[2] && p != suffixes)))
+            return -EINVAL;
+        for (const char *q = suffixes; q < p; q++)
+            mul *= 1024;
+    }
+    if (v > INT64_MAX / mul)
+        return -ERANGE;
+    *out = (int64_t)v * mul;
+    return 0;
+}
+
+/* ---- Label selectors ---- */
+
+int crioctl_labels_add(crioctl_labels *l, const char *arg)
+{
+    const char *eq = strchr(arg, '=');
+    char *k, *v;
+
+    /* crictl's parseLabelStringSlice: exactly one '='. */
+    if (!eq || strchr(eq + 1, '='))
+        return -EINVAL;
+    k = strndup(arg, (size_t)(eq - arg));
+    v = strdup(eq + 1);
+    if (!k || !v) {
+        free(k);
+        free(v);
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < l->n; i++)
+        if (strcmp(l->keys[i], k) == 0) { /* a repeated key: the last value wins */
+            free(l->values[i]);
+            l->values[i] = v;
+            free(k);
+            return 0;
+        }
+    char **keys = realloc(l->keys, (l->n + 1) * sizeof(char *));
+    if (keys)
+        l->keys = keys;
+    char **values = keys ? realloc(l->values, (l->n + 1) * sizeof(char *)) : NULL;
+    if (!values) {
+        free(k);
+        free(v);
+        return -ENOMEM;
+    }
+    l->values = values;
+    l->keys[l->n] = k;
+    l->values[l->n++] = v;
+    return 0;
+}
+
+void crioctl_labels_free(crioctl_labels *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        free(l->keys[i]);
+        free(l->values[i]);
+    }
+    free(l->keys);
+    free(l->values);
+    memset(l, 0, sizeof(*l));
+}
+
+void *crioctl_labels_entries(const crioctl_labels *l, const ProtobufCMessageDescriptor *entry)
+{
+    ProtobufCMessage **v = calloc(l->n ? l->n : 1, sizeof(*v));
+
+    for (size_t i = 0; v && i < l->n; i++) {
+        v[i] = calloc(1, entry->sizeof_message);
+        if (!v[i]) {
+            crioctl_map_entries_free(v, i);
+            return NULL;
+        }
+        entry->message_init(v[i]);
+        /* A map entry: fields key and value, both strings here (borrowed). */
+        *(char **)((char *)v[i] + entry->fields[0].offset) = l->keys[i];
+        *(char **)((char *)v[i] + entry->fields[1].offset) = l->values[i];
+    }
+    return v;
+}
+
+void crioctl_map_entries_free(void *entries, size_t n)
+{
+    ProtobufCMessage **v = entries;
+
+    for (size_t i = 0; v && i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+/* ---- Regular expressions (crictl's --name and --namespace filters) ---- */
+
+int crioctl_regex_compile(crioctl_ctx *ctx, const char *option, const char *pattern, regex_t *re)
+{
+    int r = regcomp(re, pattern, REG_EXTENDED | REG_NOSUB);
+
+    if (r != 0) {
+        char msg[256];
+        regerror(r, re, msg, sizeof(msg));
+        crioctl_error(ctx, "invalid regular expression \"%s\" for %s: %s", pattern, option, msg);
+        return -1;
+    }
+    return 0;
 }

@@ -199,6 +199,8 @@ CRIO_API uint64_t crio_stats_memory_usage(const crio_stats *s);
 CRIO_API uint64_t crio_stats_memory_rss(const crio_stats *s);
 CRIO_API uint64_t crio_stats_memory_page_faults(const crio_stats *s);
 CRIO_API uint64_t crio_stats_memory_major_page_faults(const crio_stats *s);
+/* The memory limit in bytes; UINT64_MAX when there is none. */
+CRIO_API uint64_t crio_stats_memory_limit(const crio_stats *s);
 /* Bytes and inodes of the writable layer (containers; 0 for pods), and the filesystem holding it. */
 CRIO_API uint64_t crio_stats_writable_bytes(const crio_stats *s);
 CRIO_API uint64_t crio_stats_writable_inodes(const crio_stats *s);

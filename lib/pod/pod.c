@@ -102,7 +102,12 @@ static int pod_cgroup(pod_rec *r, const char *driver)
         return 0; /* systemd makes the slices when the runtime asks for them */
     _cleanup_free_ char *fs = NULL;
     int e = crio_cgroup_fs_path(&fs, r->cgroup);
-    if (e == 0 && (e = crio_cgroup_create(fs)) == 0)
+    if (e < 0)
+        return e;
+    /* Only a cgroup we made is ours to remove: never the kubelet's. */
+    _cleanup_free_ char *mem = crio_cgroup_memory_dir(fs);
+    bool existed = mem && access(mem, F_OK) == 0;
+    if ((e = crio_cgroup_create(fs)) == 0 && !existed)
         r->cgroup_fs = TAKE_PTR(fs);
     return e;
 }
@@ -118,11 +123,13 @@ static int pause_path(char **out, crio *c, const char *handler)
     crio_runtime_free(rt);
     if (!m || asprintf(out, "%s/crio-pause", dirname(m)) < 0)
         return crio_error_oom();
+    free(m);
+    m = strdup(*out);
     if (access(*out, X_OK) < 0) {
         int err = errno;
         free(*out);
         *out = NULL;
-        return crio_error_sys(err, "crio-pause beside crio-monitor (%s)", rt ? "" : "");
+        return crio_error_sys(err, "pause program %s", m);
     }
     return 0;
 }
@@ -272,6 +279,17 @@ int pod_teardown(crio_pods *p, pod_rec *r)
     return e < 0 ? e : e2;
 }
 
+/* The kubelet's io.kubernetes.pod.terminationGracePeriod annotation, in seconds (0 when absent). */
+static int64_t grace_period(const cJSON *config)
+{
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(config, "annotations"),
+                                                      "io.kubernetes.pod.terminationGracePeriod");
+    if (!cJSON_IsString(a))
+        return 0;
+    long long g = strtoll(a->valuestring, NULL, 10);
+    return g > 0 && g < 3600 ? g : 0;
+}
+
 /* Stops the pod's containers and releases what a running pod holds; pod op held. */
 static int pod_stop_locked(crio_pods *p, pod_rec *r)
 {
@@ -280,10 +298,19 @@ static int pod_stop_locked(crio_pods *p, pod_rec *r)
     int e = pods_ctrs_of(p, r->id, &v, &n);
     if (e < 0)
         return e;
-    int64_t grace = 10;
-    const char *g = jpath_str(r->config, "annotations.io.kubernetes.pod.terminationGracePeriod");
-    if (g)
-        grace = strtoll(g, NULL, 10);
+    /*
+     * The CRI asks for running containers to be forcibly stopped; the
+     * grace period the kubelet gave the pod (an annotation on the pod or its
+     * containers) is honoured where it is known.
+     */
+    int64_t grace = grace_period(r->config);
+    for (size_t i = 0; i < n; i++) {
+        pthread_mutex_lock(&v[i]->lock);
+        int64_t g = grace_period(v[i]->config);
+        pthread_mutex_unlock(&v[i]->lock);
+        if (g > grace)
+            grace = g;
+    }
     ctrs_stop(p, v, n, grace);
     ctrs_put_all(v, n);
     e = pod_release(p, r);

@@ -730,6 +730,25 @@ static int load_dir(const char *dir, cJSON **out)
     return 0;
 }
 
+/* Whether `pid` is still the crio-monitor of container `id` (its command line names the id). */
+static bool monitor_alive(pid_t pid, const char *id)
+{
+    char path[64], buf[4096];
+    snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return false; /* a zombie has an empty command line */
+    for (ssize_t i = 0; i < n; i++)
+        if (buf[i] == '\0')
+            buf[i] = ' ';
+    buf[n] = '\0';
+    return strstr(buf, "crio-monitor") && strstr(buf, id);
+}
+
 /* What the runtime says of a container the state file calls created or running. */
 static void reconcile_with_runtime(crio_pods *p, ctr_rec *r)
 {
@@ -748,8 +767,17 @@ static void reconcile_with_runtime(crio_pods *p, ctr_rec *r)
         r->pid = pid;
         return; /* still there: the monitor still watches it */
     }
-    /* Gone without an exit file: the monitor died too (or the host rebooted). */
     crio_error_clear();
+    /* Stopped, and its monitor still running: the exit file is moments away (output drains first). */
+    int64_t deadline = crio_mono_ns() + 10 * 1000000000LL;
+    while (r->monitor_pid > 0 && monitor_alive(r->monitor_pid, r->id) && crio_mono_ns() < deadline) {
+        if (ctr_reconcile_exit(p, r))
+            return;
+        usleep(5000);
+    }
+    if (ctr_reconcile_exit(p, r))
+        return;
+    /* Gone without an exit file: the monitor died too (or the host rebooted). */
     r->state = CRIO_CONTAINER_EXITED;
     r->exit_code = 255;
     r->finished_at = crio_now_ns();

@@ -29,6 +29,7 @@ uint64_t crio_stats_memory_usage(const crio_stats *s) { return s->cg.memory_usag
 uint64_t crio_stats_memory_rss(const crio_stats *s) { return s->cg.memory_rss; }
 uint64_t crio_stats_memory_page_faults(const crio_stats *s) { return s->cg.page_faults; }
 uint64_t crio_stats_memory_major_page_faults(const crio_stats *s) { return s->cg.major_page_faults; }
+uint64_t crio_stats_memory_limit(const crio_stats *s) { return s->cg.memory_limit ? s->cg.memory_limit : UINT64_MAX; }
 uint64_t crio_stats_writable_bytes(const crio_stats *s) { return s->writable_bytes; }
 uint64_t crio_stats_writable_inodes(const crio_stats *s) { return s->writable_inodes; }
 const char *crio_stats_fs_mountpoint(const crio_stats *s) { return s->mountpoint ? s->mountpoint : ""; }

@@ -130,7 +130,10 @@ static Runtime__V1__MemoryUsage *memory_usage(cri_arena *a, const crio_stats *s)
     mem->rss_bytes = u64(a, crio_stats_memory_rss(s));
     mem->page_faults = u64(a, crio_stats_memory_page_faults(s));
     mem->major_page_faults = u64(a, crio_stats_memory_major_page_faults(s));
-    /* available_bytes needs the cgroup's limit, which crio_stats does not give (yet): left absent. */
+    /* As the kubelet's cadvisor: limit minus working set, only where there is a limit. */
+    uint64_t limit = crio_stats_memory_limit(s), ws = crio_stats_memory_working_set(s);
+    if (limit != UINT64_MAX)
+        mem->available_bytes = u64(a, limit > ws ? limit - ws : 0);
     return mem;
 }
 
