@@ -845,7 +845,10 @@ static void recover(crio_pods *p)
                 pods_del_ctr(p, r);
                 continue;
             }
+            /* Under the field lock: the exit watcher is already running and may record the exit too. */
+            pthread_mutex_lock(&r->lock);
             reconcile_with_runtime(p, r);
+            pthread_mutex_unlock(&r->lock);
         }
         ctrs_put_all(cv, nc);
     }

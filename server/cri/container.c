@@ -48,8 +48,10 @@ static Runtime__V1__ContainerState ctr_state(const crio_container *ctr)
 static Runtime__V1__ImageSpec *ctr_image(cri_arena *a, const crio_container *ctr)
 {
     Runtime__V1__ImageSpec *img = cri_new(a, &runtime__v1__image_spec__descriptor);
-    if (img)
+    if (img) {
         img->image = (char *)crio_container_image(ctr);
+        img->user_specified_image = img->image;
+    }
     return img;
 }
 
