@@ -116,7 +116,8 @@ static bool sync_send(struct mon_opts *o, pid_t pid, const char *error)
         return false;
     int n;
     if (error) {
-        char esc[sizeof message * 2];
+        /* Room for the rest of the line: escaping may grow the message. */
+        char esc[sizeof sync_line - 64];
         mon_json_escape(esc, sizeof esc, error);
         n = snprintf(sync_line, sizeof sync_line, "{\"pid\": -1, \"error\": \"%s\"}\n", esc);
     } else {
@@ -144,9 +145,13 @@ static void keep_stdio_open(void)
 /* Nothing inherited but stdio and the sync fd may stay: the container must not see it. */
 static void close_inherited(int keep)
 {
-    if (keep > 3)
-        close_range(3, (unsigned)keep - 1, 0);
-    if (close_range((unsigned)keep + 1, ~0U, 0) == 0 || errno != ENOSYS)
+    unsigned first = 3;
+    if (keep >= 3) {
+        if (keep > 3)
+            close_range(3, (unsigned)keep - 1, 0);
+        first = (unsigned)keep + 1;
+    }
+    if (close_range(first, ~0U, 0) == 0 || errno != ENOSYS)
         return;
     /* Kernels before 5.9. */
     long max = sysconf(_SC_OPEN_MAX);
@@ -321,17 +326,17 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     close_inherited(o.sync_fd);
     if (fcntl(o.sync_fd, F_SETFD, FD_CLOEXEC) < 0) {
-        snprintf(message, sizeof message, "--sync-fd %d: %s", o.sync_fd, strerror(errno));
+        failf("--sync-fd %d: %s", o.sync_fd, strerror(errno));
         o.sync_fd = -1;
         return fail(&o, EXIT_USAGE);
     }
     if (detach() < 0) {
-        snprintf(message, sizeof message, "detach: %s", strerror(errno));
+        failf("detach: %s", strerror(errno));
         return fail(&o, EXIT_FAILED);
     }
     int sigfd = child_signal_fd();
     if (sigfd < 0) {
-        snprintf(message, sizeof message, "signalfd: %s", strerror(errno));
+        failf("signalfd: %s", strerror(errno));
         return fail(&o, EXIT_FAILED);
     }
     if (prepare(&o, &log, &log_created, &ctl_fd, &attach_fd) < 0 ||

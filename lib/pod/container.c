@@ -833,15 +833,26 @@ void crio_exec_result_free(crio_exec_result *r)
 
 /* ---- status ---- */
 
-struct crio_container {
-    char *id, *pod_id, *name, *reason, *message, *image, *image_id, *image_ref, *log_path, *mounts_json,
-        *config_json, *info_json;
+/*
+ * What never changes after creation is built once per container and shared,
+ * reference counted, by every snapshot: listing 500 containers copies a few
+ * numbers each, not a dozen strings and two label maps.
+ */
+struct ctr_fixed {
+    int refs;
+    char *name, *image, *image_id, *image_ref, *log_path, *mounts_json;
     uint32_t attempt;
+    char **labels, **annotations;
+    size_t nlabels, nannotations;
+};
+
+struct crio_container {
+    ctr_fixed *f;
+    char id[CRIO_ID_LEN + 1], pod_id[CRIO_ID_LEN + 1];
+    char *reason, *message, *config_json, *info_json;
     crio_container_state state;
     int64_t created_at, started_at, finished_at, pid;
     int32_t exit_code;
-    char **labels, **annotations;
-    size_t nlabels, nannotations;
 };
 
 static void pairs_free(char **v, size_t n)
@@ -851,20 +862,69 @@ static void pairs_free(char **v, size_t n)
     free(v);
 }
 
+void ctr_fixed_put(ctr_fixed *f)
+{
+    if (!f || __atomic_sub_fetch(&f->refs, 1, __ATOMIC_ACQ_REL) != 0)
+        return;
+    char *strs[] = { f->name, f->image, f->image_id, f->image_ref, f->log_path, f->mounts_json };
+    for (size_t i = 0; i < CRIO_ARRAY_SIZE(strs); i++)
+        free(strs[i]);
+    pairs_free(f->labels, f->nlabels);
+    pairs_free(f->annotations, f->nannotations);
+    free(f);
+}
+
+static char *dupz(const char *s) { return strdup(s ? s : ""); }
+
+/* Builds the record's fixed part on first use (field lock held). */
+static ctr_fixed *ctr_fixed_get(ctr_rec *r)
+{
+    if (r->fixed) {
+        __atomic_add_fetch(&r->fixed->refs, 1, __ATOMIC_ACQ_REL);
+        return r->fixed;
+    }
+    ctr_fixed *f = calloc(1, sizeof *f);
+    if (!f)
+        return NULL;
+    f->refs = 1;
+    f->name = dupz(jpath_str(r->config, "metadata.name"));
+    f->attempt = (uint32_t)jpath_int(r->config, "metadata.attempt", 0);
+    f->image = dupz(r->image);
+    f->image_id = dupz(r->image_id);
+    f->image_ref = dupz(r->image_ref);
+    f->log_path = dupz(r->log_path);
+    const cJSON *mounts = jpath(r->config, "mounts");
+    f->mounts_json = mounts ? cJSON_PrintUnformatted(mounts) : strdup("[]");
+    if (!f->name || !f->image || !f->image_id || !f->image_ref || !f->log_path || !f->mounts_json ||
+        crio_map_pairs(&f->labels, &f->nlabels, jpath(r->config, "labels")) < 0 ||
+        crio_map_pairs(&f->annotations, &f->nannotations, jpath(r->config, "annotations")) < 0) {
+        ctr_fixed_put(f);
+        return NULL;
+    }
+    r->fixed = f; /* the record's reference */
+    __atomic_add_fetch(&f->refs, 1, __ATOMIC_ACQ_REL);
+    return f;
+}
+
+static char empty[] = "";
+
+static void free_nonempty(char *s)
+{
+    if (s != empty)
+        free(s);
+}
+
 void crio_container_free(crio_container *s)
 {
     if (!s)
         return;
-    char *strs[] = { s->id, s->pod_id, s->name, s->reason, s->message, s->image, s->image_id, s->image_ref,
-                     s->log_path, s->mounts_json, s->config_json, s->info_json };
-    for (size_t i = 0; i < CRIO_ARRAY_SIZE(strs); i++)
-        free(strs[i]);
-    pairs_free(s->labels, s->nlabels);
-    pairs_free(s->annotations, s->nannotations);
+    ctr_fixed_put(s->f);
+    free_nonempty(s->reason);
+    free_nonempty(s->message);
+    free(s->config_json);
+    free(s->info_json);
     free(s);
 }
-
-static char *dupz(const char *s) { return strdup(s ? s : ""); }
 
 /* Verbose details: the OCI spec, pid, bundle. */
 static char *ctr_info(crio_pods *p, const ctr_rec *r)
@@ -885,44 +945,35 @@ static char *ctr_info(crio_pods *p, const ctr_rec *r)
     return cJSON_PrintUnformatted(info);
 }
 
-static int ctr_snapshot(crio_container **out, crio_pods *p, const ctr_rec *r, bool verbose)
+static char *dup_or_empty(const char *s)
+{
+    return s && *s ? strdup(s) : empty;
+}
+
+/* A snapshot of the record (field lock held); `verbose` adds the config and the info JSON. */
+static int ctr_snapshot(crio_container **out, crio_pods *p, ctr_rec *r, bool verbose)
 {
     crio_container *s = calloc(1, sizeof *s);
     if (!s)
         return crio_error_oom();
-    s->id = dupz(r->id);
-    s->pod_id = dupz(r->pod_id);
-    s->name = dupz(jpath_str(r->config, "metadata.name"));
-    s->attempt = (uint32_t)jpath_int(r->config, "metadata.attempt", 0);
+    s->f = ctr_fixed_get(r);
+    memcpy(s->id, r->id, sizeof s->id);
+    memcpy(s->pod_id, r->pod_id, sizeof s->pod_id);
     s->state = r->creating ? CRIO_CONTAINER_UNKNOWN : r->state;
     s->created_at = r->created_at;
     s->started_at = r->started_at;
     s->finished_at = r->finished_at;
     s->exit_code = r->exit_code;
     s->pid = r->state == CRIO_CONTAINER_RUNNING ? r->pid : 0;
-    s->reason = dupz(r->reason);
-    s->message = dupz(r->message);
-    s->image = dupz(r->image);
-    s->image_id = dupz(r->image_id);
-    s->image_ref = dupz(r->image_ref);
-    s->log_path = dupz(r->log_path);
-    const cJSON *mounts = jpath(r->config, "mounts");
-    s->mounts_json = mounts ? cJSON_PrintUnformatted(mounts) : strdup("[]");
+    s->reason = dup_or_empty(r->reason);
+    s->message = dup_or_empty(r->message);
     if (verbose) {
         s->config_json = cJSON_PrintUnformatted(r->config);
         s->info_json = ctr_info(p, r);
     }
-    int e = 0;
-    if (!s->id || !s->pod_id || !s->name || !s->reason || !s->message || !s->image || !s->image_id ||
-        !s->image_ref || !s->log_path || !s->mounts_json || (verbose && (!s->config_json || !s->info_json)))
-        e = crio_error_oom();
-    if (e == 0)
-        e = crio_map_pairs(&s->labels, &s->nlabels, jpath(r->config, "labels"));
-    if (e == 0)
-        e = crio_map_pairs(&s->annotations, &s->nannotations, jpath(r->config, "annotations"));
-    if (e < 0) {
+    if (!s->f || !s->reason || !s->message || (verbose && (!s->config_json || !s->info_json))) {
         crio_container_free(s);
-        return e;
+        return crio_error_oom();
     }
     *out = s;
     return 0;
@@ -946,8 +997,8 @@ int crio_container_get(crio_container **out, crio *c, const char *id)
 
 const char *crio_container_id(const crio_container *s) { return s->id; }
 const char *crio_container_pod_id(const crio_container *s) { return s->pod_id; }
-const char *crio_container_name(const crio_container *s) { return s->name; }
-uint32_t crio_container_attempt(const crio_container *s) { return s->attempt; }
+const char *crio_container_name(const crio_container *s) { return s->f->name; }
+uint32_t crio_container_attempt(const crio_container *s) { return s->f->attempt; }
 crio_container_state crio_container_state_get(const crio_container *s) { return s->state; }
 int64_t crio_container_created_at(const crio_container *s) { return s->created_at; }
 int64_t crio_container_started_at(const crio_container *s) { return s->started_at; }
@@ -955,26 +1006,29 @@ int64_t crio_container_finished_at(const crio_container *s) { return s->finished
 int32_t crio_container_exit_code(const crio_container *s) { return s->exit_code; }
 const char *crio_container_reason(const crio_container *s) { return s->reason; }
 const char *crio_container_message(const crio_container *s) { return s->message; }
-const char *crio_container_image(const crio_container *s) { return s->image; }
-const char *crio_container_image_id(const crio_container *s) { return s->image_id; }
-const char *crio_container_image_ref(const crio_container *s) { return s->image_ref; }
-const char *crio_container_log_path(const crio_container *s) { return s->log_path; }
-size_t crio_container_label_count(const crio_container *s) { return s->nlabels; }
-const char *crio_container_label_key(const crio_container *s, size_t i) { return i < s->nlabels ? s->labels[2 * i] : NULL; }
+const char *crio_container_image(const crio_container *s) { return s->f->image; }
+const char *crio_container_image_id(const crio_container *s) { return s->f->image_id; }
+const char *crio_container_image_ref(const crio_container *s) { return s->f->image_ref; }
+const char *crio_container_log_path(const crio_container *s) { return s->f->log_path; }
+size_t crio_container_label_count(const crio_container *s) { return s->f->nlabels; }
+const char *crio_container_label_key(const crio_container *s, size_t i)
+{
+    return i < s->f->nlabels ? s->f->labels[2 * i] : NULL;
+}
 const char *crio_container_label_value(const crio_container *s, size_t i)
 {
-    return i < s->nlabels ? s->labels[2 * i + 1] : NULL;
+    return i < s->f->nlabels ? s->f->labels[2 * i + 1] : NULL;
 }
-size_t crio_container_annotation_count(const crio_container *s) { return s->nannotations; }
+size_t crio_container_annotation_count(const crio_container *s) { return s->f->nannotations; }
 const char *crio_container_annotation_key(const crio_container *s, size_t i)
 {
-    return i < s->nannotations ? s->annotations[2 * i] : NULL;
+    return i < s->f->nannotations ? s->f->annotations[2 * i] : NULL;
 }
 const char *crio_container_annotation_value(const crio_container *s, size_t i)
 {
-    return i < s->nannotations ? s->annotations[2 * i + 1] : NULL;
+    return i < s->f->nannotations ? s->f->annotations[2 * i + 1] : NULL;
 }
-const char *crio_container_mounts_json(const crio_container *s) { return s->mounts_json; }
+const char *crio_container_mounts_json(const crio_container *s) { return s->f->mounts_json; }
 int64_t crio_container_pid(const crio_container *s) { return s->pid; }
 const char *crio_container_config_json(const crio_container *s) { return s->config_json ? s->config_json : "{}"; }
 const char *crio_container_info_json(const crio_container *s) { return s->info_json ? s->info_json : "{}"; }

@@ -263,10 +263,31 @@ int pod_release(crio_pods *p, pod_rec *r)
     return e;
 }
 
+/* Whether another pod's containers live in this pod's cgroup. */
+static bool cgroup_shared(crio_pods *p, const pod_rec *r)
+{
+    pod_rec **v = NULL;
+    size_t n = 0;
+    bool shared = false;
+    if (pods_all(p, &v, &n) < 0) {
+        crio_error_clear();
+        return true; /* when in doubt, leave it */
+    }
+    for (size_t i = 0; i < n && !shared; i++)
+        if (v[i] != r) {
+            pthread_mutex_lock(&v[i]->lock);
+            shared = v[i]->cgroup && r->cgroup && strcmp(v[i]->cgroup, r->cgroup) == 0;
+            pthread_mutex_unlock(&v[i]->lock);
+        }
+    pods_put_all(v, n);
+    return shared;
+}
+
 int pod_teardown(crio_pods *p, pod_rec *r)
 {
     int e = 0;
-    if (r->cgroup_fs && crio_cgroup_remove(r->cgroup_fs) < 0) {
+    /* A parent several pods were given (crictl users share one) goes with the last of them. */
+    if (r->cgroup_fs && !cgroup_shared(p, r) && crio_cgroup_remove(r->cgroup_fs) < 0) {
         crio_log_warn("pod %s: %s", r->id, crio_error_message(crio_error_last()));
         e = crio_error_code(crio_error_last());
     }
@@ -371,41 +392,52 @@ int crio_pod_remove(crio *c, const char *id)
 
 /* ---- status ---- */
 
-struct crio_pod {
-    char *id, *name, *uid, *namespace_, *handler, *netns, *config_json, *info_json;
+/* What never changes after the pod is made, shared by its snapshots (see ctr_fixed). */
+struct pod_fixed {
+    int refs;
+    char *name, *uid, *namespace_, *handler, *netns, *config_json;
     uint32_t attempt;
+    char **labels, **annotations; /* key, value, key, value ... */
+    size_t nlabels, nannotations;
+};
+
+struct crio_pod {
+    pod_fixed *f;
+    char id[CRIO_ID_LEN + 1];
+    char *info_json;
     crio_pod_state state;
+    bool ready;
     int64_t created_at;
     int ns_mode[3];
-    char **labels; /* key, value, key, value ... */
-    size_t nlabels;
-    char **annotations;
-    size_t nannotations;
     char **ips;
     size_t nips;
 };
 
 static void strv_free(char **v, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; v && i < n; i++)
         free(v[i]);
     free(v);
+}
+
+void pod_fixed_put(pod_fixed *f)
+{
+    if (!f || __atomic_sub_fetch(&f->refs, 1, __ATOMIC_ACQ_REL) != 0)
+        return;
+    char *strs[] = { f->name, f->uid, f->namespace_, f->handler, f->netns, f->config_json };
+    for (size_t i = 0; i < CRIO_ARRAY_SIZE(strs); i++)
+        free(strs[i]);
+    strv_free(f->labels, f->nlabels * 2);
+    strv_free(f->annotations, f->nannotations * 2);
+    free(f);
 }
 
 void crio_pod_free(crio_pod *s)
 {
     if (!s)
         return;
-    free(s->id);
-    free(s->name);
-    free(s->uid);
-    free(s->namespace_);
-    free(s->handler);
-    free(s->netns);
-    free(s->config_json);
+    pod_fixed_put(s->f);
     free(s->info_json);
-    strv_free(s->labels, s->nlabels * 2);
-    strv_free(s->annotations, s->nannotations * 2);
     strv_free(s->ips, s->nips);
     free(s);
 }
@@ -438,51 +470,71 @@ int crio_map_pairs(char ***out, size_t *n, const cJSON *obj)
 
 static char *dupz(const char *s) { return strdup(s ? s : ""); }
 
-static int pod_snapshot(crio_pod **out, crio_pods *p, const pod_rec *r)
+/* Builds the record's fixed part on first use (field lock held). */
+static pod_fixed *pod_fixed_get(crio_pods *p, pod_rec *r)
+{
+    if (r->fixed) {
+        __atomic_add_fetch(&r->fixed->refs, 1, __ATOMIC_ACQ_REL);
+        return r->fixed;
+    }
+    pod_fixed *f = calloc(1, sizeof *f);
+    if (!f)
+        return NULL;
+    f->refs = 1;
+    f->name = dupz(jpath_str(r->config, "metadata.name"));
+    f->uid = dupz(jpath_str(r->config, "metadata.uid"));
+    f->namespace_ = dupz(jpath_str(r->config, "metadata.namespace"));
+    f->attempt = (uint32_t)jpath_int(r->config, "metadata.attempt", 0);
+    f->handler = dupz(r->runtime_handler);
+    if (r->ns_mode[CRIO_NS_NETWORK] == CRIO_NS_NODE || asprintf(&f->netns, "%s/%s/net", p->run_pods, r->id) < 0)
+        f->netns = strdup("");
+    f->config_json = cJSON_PrintUnformatted(r->config);
+    if (!f->name || !f->uid || !f->namespace_ || !f->handler || !f->netns || !f->config_json ||
+        crio_map_pairs(&f->labels, &f->nlabels, jpath(r->config, "labels")) < 0 ||
+        crio_map_pairs(&f->annotations, &f->nannotations, jpath(r->config, "annotations")) < 0) {
+        pod_fixed_put(f);
+        return NULL;
+    }
+    r->fixed = f;
+    __atomic_add_fetch(&f->refs, 1, __ATOMIC_ACQ_REL);
+    return f;
+}
+
+static char *pod_info(const pod_rec *r, const char *netns)
+{
+    cJSON *info = cJSON_CreateObject();
+    if (!info)
+        return NULL;
+    cJSON_AddNumberToObject(info, "pause_pid", r->pause_pid);
+    crio_json_add_string(info, "cgroup_parent", r->cgroup);
+    crio_json_add_string(info, "runtime_handler", r->runtime_handler);
+    crio_json_add_string(info, "netns", netns);
+    char *s = cJSON_PrintUnformatted(info);
+    cJSON_Delete(info);
+    return s;
+}
+
+/* A snapshot of the record (field lock held); `verbose` adds the info JSON. */
+static int pod_snapshot(crio_pod **out, crio_pods *p, pod_rec *r, bool verbose)
 {
     crio_pod *s = calloc(1, sizeof *s);
     if (!s)
         return crio_error_oom();
-    s->id = dupz(r->id);
-    s->name = dupz(jpath_str(r->config, "metadata.name"));
-    s->uid = dupz(jpath_str(r->config, "metadata.uid"));
-    s->namespace_ = dupz(jpath_str(r->config, "metadata.namespace"));
-    s->attempt = (uint32_t)jpath_int(r->config, "metadata.attempt", 0);
-    s->handler = dupz(r->runtime_handler);
+    s->f = pod_fixed_get(p, r);
+    memcpy(s->id, r->id, sizeof s->id);
     s->state = r->creating ? CRIO_POD_NOTREADY : r->state;
+    s->ready = s->state == CRIO_POD_READY;
     s->created_at = r->created_at;
     memcpy(s->ns_mode, r->ns_mode, sizeof s->ns_mode);
-    if (r->state == CRIO_POD_READY && r->ns_mode[CRIO_NS_NETWORK] != CRIO_NS_NODE) {
-        if (asprintf(&s->netns, "%s/%s/net", p->run_pods, r->id) < 0)
-            s->netns = NULL;
-    } else {
-        s->netns = strdup("");
-    }
-    s->config_json = cJSON_PrintUnformatted(r->config);
-    cJSON *info = cJSON_CreateObject();
-    if (info) {
-        cJSON_AddNumberToObject(info, "pause_pid", r->pause_pid);
-        crio_json_add_string(info, "cgroup_parent", r->cgroup);
-        crio_json_add_string(info, "runtime_handler", r->runtime_handler);
-        crio_json_add_string(info, "netns", s->netns);
-        s->info_json = cJSON_PrintUnformatted(info);
-        cJSON_Delete(info);
-    }
-    s->ips = calloc(r->nips + 1, sizeof *s->ips);
+    s->ips = r->nips ? calloc(r->nips, sizeof *s->ips) : NULL;
     for (size_t i = 0; s->ips && i < r->nips; i++)
         if ((s->ips[s->nips] = strdup(r->ips[i])))
             s->nips++;
-    int e = 0;
-    if (!s->id || !s->name || !s->uid || !s->namespace_ || !s->handler || !s->netns || !s->config_json ||
-        !s->info_json || !s->ips)
-        e = crio_error_oom();
-    if (e == 0)
-        e = crio_map_pairs(&s->labels, &s->nlabels, jpath(r->config, "labels"));
-    if (e == 0)
-        e = crio_map_pairs(&s->annotations, &s->nannotations, jpath(r->config, "annotations"));
-    if (e < 0) {
+    if (verbose && s->f)
+        s->info_json = pod_info(r, s->ready ? s->f->netns : "");
+    if (!s->f || (r->nips && !s->ips) || (verbose && !s->info_json)) {
         crio_pod_free(s);
-        return e;
+        return crio_error_oom();
     }
     *out = s;
     return 0;
@@ -497,41 +549,47 @@ int crio_pod_get(crio_pod **out, crio *c, const char *id)
     if (e < 0)
         return e;
     pthread_mutex_lock(&r->lock);
-    e = pod_snapshot(out, c->pods, r);
+    e = pod_snapshot(out, c->pods, r, true);
     pthread_mutex_unlock(&r->lock);
     pod_put(r);
     return e;
 }
 
 const char *crio_pod_id(const crio_pod *s) { return s->id; }
-const char *crio_pod_name(const crio_pod *s) { return s->name; }
-const char *crio_pod_uid(const crio_pod *s) { return s->uid; }
-const char *crio_pod_namespace(const crio_pod *s) { return s->namespace_; }
-uint32_t crio_pod_attempt(const crio_pod *s) { return s->attempt; }
+const char *crio_pod_name(const crio_pod *s) { return s->f->name; }
+const char *crio_pod_uid(const crio_pod *s) { return s->f->uid; }
+const char *crio_pod_namespace(const crio_pod *s) { return s->f->namespace_; }
+uint32_t crio_pod_attempt(const crio_pod *s) { return s->f->attempt; }
 crio_pod_state crio_pod_state_get(const crio_pod *s) { return s->state; }
 int64_t crio_pod_created_at(const crio_pod *s) { return s->created_at; }
-const char *crio_pod_runtime_handler(const crio_pod *s) { return s->handler; }
-size_t crio_pod_label_count(const crio_pod *s) { return s->nlabels; }
-const char *crio_pod_label_key(const crio_pod *s, size_t i) { return i < s->nlabels ? s->labels[2 * i] : NULL; }
-const char *crio_pod_label_value(const crio_pod *s, size_t i) { return i < s->nlabels ? s->labels[2 * i + 1] : NULL; }
-size_t crio_pod_annotation_count(const crio_pod *s) { return s->nannotations; }
+const char *crio_pod_runtime_handler(const crio_pod *s) { return s->f->handler; }
+size_t crio_pod_label_count(const crio_pod *s) { return s->f->nlabels; }
+const char *crio_pod_label_key(const crio_pod *s, size_t i)
+{
+    return i < s->f->nlabels ? s->f->labels[2 * i] : NULL;
+}
+const char *crio_pod_label_value(const crio_pod *s, size_t i)
+{
+    return i < s->f->nlabels ? s->f->labels[2 * i + 1] : NULL;
+}
+size_t crio_pod_annotation_count(const crio_pod *s) { return s->f->nannotations; }
 const char *crio_pod_annotation_key(const crio_pod *s, size_t i)
 {
-    return i < s->nannotations ? s->annotations[2 * i] : NULL;
+    return i < s->f->nannotations ? s->f->annotations[2 * i] : NULL;
 }
 const char *crio_pod_annotation_value(const crio_pod *s, size_t i)
 {
-    return i < s->nannotations ? s->annotations[2 * i + 1] : NULL;
+    return i < s->f->nannotations ? s->f->annotations[2 * i + 1] : NULL;
 }
 crio_ns_mode crio_pod_namespace_mode(const crio_pod *s, crio_ns_kind kind)
 {
     return (unsigned)kind < 3 ? (crio_ns_mode)s->ns_mode[kind] : CRIO_NS_POD;
 }
-const char *crio_pod_netns_path(const crio_pod *s) { return s->netns; }
+const char *crio_pod_netns_path(const crio_pod *s) { return s->ready ? s->f->netns : ""; }
 size_t crio_pod_ip_count(const crio_pod *s) { return s->nips; }
 const char *crio_pod_ip(const crio_pod *s, size_t i) { return i < s->nips ? s->ips[i] : NULL; }
-const char *crio_pod_config_json(const crio_pod *s) { return s->config_json; }
-const char *crio_pod_info_json(const crio_pod *s) { return s->info_json; }
+const char *crio_pod_config_json(const crio_pod *s) { return s->f->config_json; }
+const char *crio_pod_info_json(const crio_pod *s) { return s->info_json ? s->info_json : "{}"; }
 
 /* ---- listing ---- */
 
@@ -644,7 +702,7 @@ int crio_pod_list_get(crio_pod_list **out, crio *c, const crio_pod_filter *filte
         e = crio_error_oom();
     for (size_t i = 0; e == 0 && i < n; i++) {
         pthread_mutex_lock(&v[i]->lock);
-        if (pod_matches(v[i], filter) && (e = pod_snapshot(&l->items[l->n], c->pods, v[i])) == 0)
+        if (pod_matches(v[i], filter) && (e = pod_snapshot(&l->items[l->n], c->pods, v[i], false)) == 0)
             l->n++;
         pthread_mutex_unlock(&v[i]->lock);
     }

@@ -35,6 +35,9 @@
 
 struct crio;
 
+typedef struct pod_fixed pod_fixed;
+void pod_fixed_put(pod_fixed *f);
+
 typedef struct pod_rec {
     char id[CRIO_ID_LEN + 1];
     char *name;    /* reserved name "k8s_<name>_<namespace>_<uid>_<attempt>" */
@@ -49,9 +52,13 @@ typedef struct pod_rec {
     pid_t pause_pid;
     char **ips;
     size_t nips;
+    pod_fixed *fixed; /* shared with snapshots; built at the first one */
     pthread_mutex_t op, lock;
     int refs;
 } pod_rec;
+
+typedef struct ctr_fixed ctr_fixed;
+void ctr_fixed_put(ctr_fixed *f);
 
 typedef struct ctr_rec {
     char id[CRIO_ID_LEN + 1];
@@ -70,6 +77,7 @@ typedef struct ctr_rec {
     int32_t exit_code;
     char *reason, *message;
     pid_t pid, monitor_pid;
+    ctr_fixed *fixed; /* shared with snapshots; built at the first one */
     pthread_mutex_t op, lock;
     int refs;
 } ctr_rec;

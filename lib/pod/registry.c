@@ -106,6 +106,7 @@ static void pod_rec_free(pod_rec *r)
     for (size_t i = 0; i < r->nips; i++)
         free(r->ips[i]);
     free(r->ips);
+    pod_fixed_put(r->fixed);
     pthread_mutex_destroy(&r->op);
     pthread_mutex_destroy(&r->lock);
     free(r);
@@ -123,6 +124,7 @@ static void ctr_rec_free(ctr_rec *r)
     free(r->cgroups_path);
     free(r->reason);
     free(r->message);
+    ctr_fixed_put(r->fixed);
     pthread_mutex_destroy(&r->op);
     pthread_mutex_destroy(&r->lock);
     free(r);
