@@ -11,12 +11,20 @@
 #    local docker-registry against `skopeo copy` to an OCI layout (target:
 #    at most 0.7x skopeo's time), and containerd's `ctr images pull` when
 #    containerd is installed.
+# 4. bench/pod_start.py: RunPodSandbox + CreateContainer + StartContainer of a
+#    busybox sleep (median and p90 of 50) against a bare `runc run -d` of an
+#    equivalent bundle (target: crio/runc < 2) and containerd's CRI plugin
+#    driven by the same client when it can run here (target: faster).
+# 5. bench/list_scale.py: ListContainers and ListPodSandbox p99 of 200 calls
+#    with 50 pods x 10 containers (target: < 2 ms each).
+# 6. bench/pod_rss.py: crio-server VmRSS with 100 running pods (target:
+#    < 20 MiB) and each crio-monitor's (target: < 1 MiB).
 # Then prints one summary of every figure against its target.
 #
 # A missed target is reported, not fatal.  The script exits non-zero when the
 # server fails to start, crashes, fails a call, or does not exit 0 on SIGTERM,
-# or when the unpack or pull benchmark fails (a failed unpack or pull, a wrong
-# result, a crash).
+# or when the unpack, pull, pod start, list or memory benchmark fails (a failed
+# unpack, pull or CRI call, a wrong result, a crash).
 #
 # Knobs (environment): BENCH_SCALE=N divides the call counts (quick runs),
 # BENCH_THREADS sets [crio.api] thread_pool_size (default: the server's own).
@@ -24,7 +32,8 @@
 # benchmark uses it too).  BENCH_RUNS sets the unpack and pull runs (default
 # 3; the medians are compared).  BENCH_PULL_CONCURRENCY sets [crio.image]
 # max_concurrent_downloads for the pull (default: the server's own).
-# BENCH_ONLY=version|unpack|pull runs one part.
+# BENCH_POD_RUNS sets the pod start runs (default 50, divided by BENCH_SCALE).
+# BENCH_ONLY=version|unpack|pull|podstart|list|podrss runs one part.
 set -u
 
 B=${B:-build}
@@ -196,9 +205,36 @@ bench_pull() {
     fi
 }
 
+# One pod benchmark script: shows its output, keeps it in $TMP/NAME.out.
+bench_py() {   # name title script args...
+    name=$1
+    title=$2
+    shift 2
+    echo
+    echo "== $title"
+    say_load
+    tee_run "$name" env TMPDIR="$TMP" "$PY" "$@"
+    rc=$(cat "$TMP/$name.rc" 2>/dev/null || echo 1)
+    if [ "$rc" -ne 0 ]; then
+        echo "bench: $1 failed (exit $rc)" >&2
+        FAIL=1
+    fi
+}
+
+POD_RUNS=$(( ${BENCH_POD_RUNS:-50} / SCALE ))
+[ "$POD_RUNS" -ge 1 ] || POD_RUNS=1
+LIST_CALLS=$(( 200 / SCALE ))
+[ "$LIST_CALLS" -ge 1 ] || LIST_CALLS=1
+
 want version && bench_version
 want unpack && bench_unpack
 want pull && bench_pull
+want podstart && bench_py podstart "pod start: crio vs runc run -d (and containerd's CRI), $POD_RUNS runs each" \
+    "$HERE/pod_start.py" --build "$B" --runs "$POD_RUNS"
+want list && bench_py list "list: ListContainers and ListPodSandbox, 50 pods x 10 containers, $LIST_CALLS calls each" \
+    "$HERE/list_scale.py" --build "$B" --calls "$LIST_CALLS"
+want podrss && bench_py podrss "memory: crio-server and crio-monitor RSS with 100 running pods" \
+    "$HERE/pod_rss.py" --build "$B"
 
 verdict() {   # value op target  (integers; empty value = MISS)
     if [ -z "$1" ]; then echo MISS; return; fi
@@ -208,6 +244,10 @@ verdict() {   # value op target  (integers; empty value = MISS)
 fverdict() {   # value max  (decimals; PASS when value <= max; empty value = MISS)
     if [ -z "$1" ]; then echo MISS; return; fi
     awk -v v="$1" -v m="$2" 'BEGIN { print (v + 0 <= m + 0) ? "PASS" : "MISS" }'
+}
+lverdict() {   # value max  (decimals; PASS when value < max; empty value = MISS)
+    if [ -z "$1" ] || [ "$1" = - ]; then echo MISS; return; fi
+    awk -v v="$1" -v m="$2" 'BEGIN { print (v + 0 < m + 0) ? "PASS" : "MISS" }'
 }
 row() {
     printf '%-42s %-26s %-11s %s\n' "$@"
@@ -256,6 +296,51 @@ if want pull; then
         row "pull big:1, crio/skopeo (**)" "failed" "<= 0.70" "FAIL"
     fi
 fi
+if want podstart; then
+    S=$TMP/podstart.out
+    SC=$(summary_field "$S" crio)
+    if [ -n "$SC" ]; then
+        SR=$(summary_field "$S" runc)
+        row "pod start (run+create+start), crio" "$SC ms (p90 $(summary_field "$S" crio_p90))" "(report)" "-"
+        row "pod start, crio/runc run -d (***)" "$(summary_field "$S" ratio) ($SC / $SR ms)" "< 2.00" \
+            "$(lverdict "$(summary_field "$S" ratio)" 2)"
+        if [ "$(summary_field "$S" ctr)" != - ]; then
+            row "pod start, crio/containerd CRI (***)" \
+                "$(summary_field "$S" ctr_ratio) ($SC / $(summary_field "$S" ctr) ms)" "< 1.00" \
+                "$(lverdict "$(summary_field "$S" ctr_ratio)" 1)"
+        else
+            row "pod start, crio/containerd CRI (***)" "skipped (see below)" "< 1.00" "-"
+        fi
+    else
+        row "pod start (run+create+start), crio" "failed" "(report)" "FAIL"
+    fi
+fi
+if want list; then
+    L=$TMP/list.out
+    LC=$(summary_field "$L" lc_p99)
+    if [ -n "$LC" ]; then
+        row "ListContainers p99, $(summary_field "$L" containers) containers (****)" \
+            "$LC ms (server CPU $(summary_field "$L" lc_cpu))" "< 2 ms" "$(lverdict "$LC" 2)"
+        LP=$(summary_field "$L" lp_p99)
+        row "ListPodSandbox p99, $(summary_field "$L" pods) pods (****)" \
+            "$LP ms (server CPU $(summary_field "$L" lp_cpu))" "< 2 ms" "$(lverdict "$LP" 2)"
+    else
+        row "ListContainers / ListPodSandbox p99" "failed" "< 2 ms" "FAIL"
+    fi
+fi
+if want podrss; then
+    R=$TMP/podrss.out
+    RS=$(summary_field "$R" server_kib)
+    if [ -n "$RS" ]; then
+        row "RSS crio-server, $(summary_field "$R" pods) running pods" "$RS KiB" "< 20480 KiB" \
+            "$(verdict "$RS" lt 20480)"
+        RM=$(summary_field "$R" monitor_max_kib)
+        row "RSS crio-monitor, max of $(summary_field "$R" monitors)" \
+            "$RM KiB (avg $(summary_field "$R" monitor_avg_kib))" "< 1024 KiB" "$(verdict "$RM" lt 1024)"
+    else
+        row "RSS crio-server / crio-monitor, 100 pods" "failed" "< 20480 / 1024 KiB" "FAIL"
+    fi
+fi
 
 if want version; then
     echo "(*) 8 clients in strict round trips: p50 is bounded below by about 8 / (calls/s) (Little's law),"
@@ -266,5 +351,15 @@ if want pull; then
     echo "    crio: PullImage request to response; it downloads, verifies (blob digests and diff_ids), UNPACKS"
     echo "    and syncs every layer.  skopeo copy: only copies the blobs into an OCI layout (verified, fsynced),"
     echo "    no unpack.  ctr images pull: downloads, then unpacks into containerd's overlayfs snapshotter."
+fi
+if want podstart; then
+    echo "(***) medians of $POD_RUNS runs, interleaved, from the same Python grpc client; host-network pods."
+    echo "    runc: overlay mount + config.json + \`runc run -d\` (the floor any runtime pays)."
+    SK=$(sed -n 's/^podstart-ctr-skipped //p' "$TMP/podstart.out" 2>/dev/null)
+    [ -n "$SK" ] && echo "    containerd skipped: $SK"
+fi
+if want list; then
+    echo "(****) $LIST_CALLS calls each on one connection from Python's grpc (replies not decoded), containers"
+    echo "    created, not started; server CPU: crio-server's CPU time per call (ms), from /proc."
 fi
 exit "$FAIL"
