@@ -39,7 +39,7 @@ typedef struct pod_fixed pod_fixed;
 void pod_fixed_put(pod_fixed *f);
 
 typedef struct pod_rec {
-    char id[CRIO_ID_LEN + 1];
+    char id[CRIO_ID_LEN + 1]; /* first: the registry's lookups rely on it */
     char *name;    /* reserved name "k8s_<name>_<namespace>_<uid>_<attempt>" */
     cJSON *config; /* CRI PodSandboxConfig */
     char *runtime_handler;
@@ -61,7 +61,7 @@ typedef struct ctr_fixed ctr_fixed;
 void ctr_fixed_put(ctr_fixed *f);
 
 typedef struct ctr_rec {
-    char id[CRIO_ID_LEN + 1];
+    char id[CRIO_ID_LEN + 1]; /* first: the registry's lookups rely on it */
     char pod_id[CRIO_ID_LEN + 1];
     char *name;    /* reserved name */
     cJSON *config; /* CRI ContainerConfig */

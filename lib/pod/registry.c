@@ -163,47 +163,48 @@ static int lookup_index(size_t *idx, const char *prefix, const char *const *ids,
     return crio_error_set(CRIO_EINTERNAL, "%s %s: lookup", what, prefix);
 }
 
-int pods_get_pod(crio_pods *p, const char *id, pod_rec **out)
+/*
+ * Finds a record by id or unique prefix in a table of pod_rec or ctr_rec
+ * pointers; both begin with their id, which a pointer to the record is a
+ * pointer to.  Registry lock held.
+ */
+static int find_rec(size_t *idx, void *const *recs, size_t n, const char *id, const char *what)
 {
     if (!id || !*id)
-        return crio_error_set(CRIO_EINVAL, "no pod id given");
-    pthread_rwlock_rdlock(&p->lock);
-    const char **ids = malloc((p->npods + 1) * sizeof *ids);
-    int e = ids ? 0 : crio_error_oom();
+        return crio_error_set(CRIO_EINVAL, "no %s id given", what);
+    const char **ids = malloc((n + 1) * sizeof *ids);
+    if (!ids)
+        return crio_error_oom();
+    for (size_t i = 0; i < n; i++)
+        ids[i] = (const char *)recs[i];
+    int e = lookup_index(idx, id, ids, n, what);
+    free(ids);
+    return e;
+}
+
+int pods_get_pod(crio_pods *p, const char *id, pod_rec **out)
+{
     size_t idx = 0;
-    if (e == 0) {
-        for (size_t i = 0; i < p->npods; i++)
-            ids[i] = p->pods[i]->id;
-        e = lookup_index(&idx, id, ids, p->npods, "pod");
-    }
+    pthread_rwlock_rdlock(&p->lock);
+    int e = find_rec(&idx, (void *const *)p->pods, p->npods, id, "pod");
     if (e == 0) {
         *out = p->pods[idx];
         pod_ref(*out);
     }
     pthread_rwlock_unlock(&p->lock);
-    free(ids);
     return e;
 }
 
 int pods_get_ctr(crio_pods *p, const char *id, ctr_rec **out)
 {
-    if (!id || !*id)
-        return crio_error_set(CRIO_EINVAL, "no container id given");
-    pthread_rwlock_rdlock(&p->lock);
-    const char **ids = malloc((p->nctrs + 1) * sizeof *ids);
-    int e = ids ? 0 : crio_error_oom();
     size_t idx = 0;
-    if (e == 0) {
-        for (size_t i = 0; i < p->nctrs; i++)
-            ids[i] = p->ctrs[i]->id;
-        e = lookup_index(&idx, id, ids, p->nctrs, "container");
-    }
+    pthread_rwlock_rdlock(&p->lock);
+    int e = find_rec(&idx, (void *const *)p->ctrs, p->nctrs, id, "container");
     if (e == 0) {
         *out = p->ctrs[idx];
         ctr_ref(*out);
     }
     pthread_rwlock_unlock(&p->lock);
-    free(ids);
     return e;
 }
 

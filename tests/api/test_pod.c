@@ -367,3 +367,59 @@ Test(pod, list_filters)
     free(a);
     free(b);
 }
+
+/* Where overlay is unavailable, the vfs driver gives each container a private copy of its image. */
+static void setup_vfs(void)
+{
+    strcpy(dir, "/tmp/crio-apivfs-XXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(fixtures, sizeof fixtures, "%s/../fixture-images",
+             getenv("CRIO_TEST_BUILD") ? getenv("CRIO_TEST_BUILD") : "build/tests");
+    run("/usr/bin/python3 tests/fixtures/images.py build %s >/dev/null", fixtures);
+    char root[128], runroot[128], regs[128];
+    snprintf(root, sizeof root, "%s/root", dir);
+    snprintf(runroot, sizeof runroot, "%s/run", dir);
+    snprintf(regs, sizeof regs, "%s/registries.conf", dir);
+    cr_assert_eq(crio_config_new(&cfg), 0);
+    cr_assert_eq(crio_config_set(cfg, "crio.root", root), 0);
+    cr_assert_eq(crio_config_set(cfg, "crio.runroot", runroot), 0);
+    cr_assert_eq(crio_config_set(cfg, "crio.storage_driver", "vfs"), 0);
+    cr_assert_eq(crio_config_set(cfg, "crio.image.registries_conf", regs), 0);
+    cr_assert_eq(crio_open(&c, cfg), 0, "%s", errmsg());
+    char layout[256];
+    snprintf(layout, sizeof layout, "%s/busybox", fixtures);
+    cr_assert_eq(crio_image_import(NULL, c, layout, "localhost/busybox:1"), 0, "%s", errmsg());
+}
+
+TestSuite(vfs, .init = setup_vfs, .fini = teardown, .timeout = 120);
+
+Test(vfs, container_writes_to_its_own_copy)
+{
+    char *pod = run_pod("vfs");
+    char *a = create_ctr(pod, "writer", "echo mine > /bin/marker; cat /bin/marker");
+    char *b = create_ctr(pod, "reader", "test ! -e /bin/marker");
+    cr_assert_eq(crio_container_start(c, a), 0, "%s", errmsg());
+    wait_state(a, CRIO_CONTAINER_EXITED, 20);
+    cr_assert_eq(crio_container_start(c, b), 0, "%s", errmsg());
+    wait_state(b, CRIO_CONTAINER_EXITED, 20);
+    crio_container *ct = NULL;
+    cr_assert_eq(crio_container_get(&ct, c, a), 0);
+    cr_assert_eq(crio_container_exit_code(ct), 0);
+    crio_container_free(ct);
+    cr_assert_eq(crio_container_get(&ct, c, b), 0);
+    cr_assert_eq(crio_container_exit_code(ct), 0, "the other container saw the first one's file");
+    crio_container_free(ct);
+    crio_stats *st = NULL;
+    cr_assert_eq(crio_container_stats_get(&st, c, a), 0, "%s", errmsg());
+    cr_assert_gt(crio_stats_writable_bytes(st), 1000000, "a vfs container's layer is the whole tree: %llu bytes",
+                 (unsigned long long)crio_stats_writable_bytes(st));
+    crio_stats_free(st);
+    /* Removal takes the copy with it. */
+    cr_assert_eq(crio_container_remove(c, a), 0, "%s", errmsg());
+    char path[256];
+    snprintf(path, sizeof path, "%s/root/containers/%s", dir, a);
+    cr_assert_neq(access(path, F_OK), 0, "%s is still there", path);
+    free(a);
+    free(b);
+    free(pod);
+}
