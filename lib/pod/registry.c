@@ -406,6 +406,46 @@ char *ctr_exit_file(crio_pods *p, const char *id) { return path2(p->exits, id); 
 
 /* ---- persistence ---- */
 
+/*
+ * Nanosecond times are strings in state files: a JSON number goes through a
+ * double, which at 1.8e18 keeps only multiples of 256 ns, and status must
+ * read the same before and after a restart.
+ */
+static void add_time(cJSON *j, const char *key, int64_t ns)
+{
+    char buf[32];
+    snprintf(buf, sizeof buf, "%lld", (long long)ns);
+    cJSON_AddStringToObject(j, key, buf);
+}
+
+static int64_t get_time(const cJSON *j, const char *key)
+{
+    const char *s = crio_json_string(j, key);
+    return s ? strtoll(s, NULL, 10) : crio_json_int(j, key, 0);
+}
+
+/* An integer member read from the JSON text itself, exactly (cJSON's numbers are doubles). */
+static bool json_text_i64(const char *text, const char *key, int64_t *out)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\"", key);
+    const char *at = strstr(text, pat);
+    if (!at)
+        return false;
+    at += strlen(pat);
+    at += strspn(at, " \t\r\n");
+    if (*at++ != ':')
+        return false;
+    at += strspn(at, " \t\r\n");
+    char *end;
+    errno = 0;
+    long long v = strtoll(at, &end, 10);
+    if (end == at || errno)
+        return false;
+    *out = v;
+    return true;
+}
+
 static const char *pod_state_name(const pod_rec *r)
 {
     return r->creating ? "creating" : r->state == CRIO_POD_READY ? "ready" : "notready";
@@ -439,7 +479,7 @@ int pod_save(crio_pods *p, const pod_rec *r)
     crio_json_add_string(j, "name", r->name);
     crio_json_add_string(j, "state", pod_state_name(r));
     crio_json_add_string(j, "runtime_handler", r->runtime_handler);
-    cJSON_AddNumberToObject(j, "created_at", (double)r->created_at);
+    add_time(j, "created_at", r->created_at);
     cJSON *modes = cJSON_AddArrayToObject(j, "ns_mode");
     for (int i = 0; modes && i < 3; i++)
         cJSON_AddItemToArray(modes, cJSON_CreateNumber(r->ns_mode[i]));
@@ -479,9 +519,9 @@ int ctr_save(crio_pods *p, const ctr_rec *r)
     crio_json_add_string(j, "runtime_handler", r->runtime_handler);
     crio_json_add_string(j, "cgroups_path", r->cgroups_path);
     cJSON_AddNumberToObject(j, "stop_signal", r->stop_signal);
-    cJSON_AddNumberToObject(j, "created_at", (double)r->created_at);
-    cJSON_AddNumberToObject(j, "started_at", (double)r->started_at);
-    cJSON_AddNumberToObject(j, "finished_at", (double)r->finished_at);
+    add_time(j, "created_at", r->created_at);
+    add_time(j, "started_at", r->started_at);
+    add_time(j, "finished_at", r->finished_at);
     cJSON_AddNumberToObject(j, "exit_code", r->exit_code);
     crio_json_add_string(j, "reason", r->reason);
     crio_json_add_string(j, "message", r->message);
@@ -555,9 +595,9 @@ static ctr_rec *ctr_load(const cJSON *j)
     r->runtime_handler = dup_str(j, "runtime_handler");
     r->cgroups_path = dup_str(j, "cgroups_path");
     r->stop_signal = (int)crio_json_int(j, "stop_signal", 15);
-    r->created_at = crio_json_int(j, "created_at", 0);
-    r->started_at = crio_json_int(j, "started_at", 0);
-    r->finished_at = crio_json_int(j, "finished_at", 0);
+    r->created_at = get_time(j, "created_at");
+    r->started_at = get_time(j, "started_at");
+    r->finished_at = get_time(j, "finished_at");
     r->exit_code = (int32_t)crio_json_int(j, "exit_code", 0);
     r->reason = dup_str(j, "reason");
     r->message = dup_str(j, "message");
@@ -576,12 +616,13 @@ static void set_str(char **dst, const char *v)
     *dst = v ? strdup(v) : NULL;
 }
 
-/* Records an exit read from the monitor's exit file. */
-static void apply_exit(ctr_rec *r, const cJSON *ex)
+/* Records an exit read from the monitor's exit file (its text, and as parsed). */
+static void apply_exit(ctr_rec *r, const char *text, const cJSON *ex)
 {
     r->state = CRIO_CONTAINER_EXITED;
     r->exit_code = (int32_t)crio_json_int(ex, "exit_code", 255);
-    r->finished_at = crio_json_int(ex, "finished_at", crio_now_ns());
+    if (!json_text_i64(text, "finished_at", &r->finished_at))
+        r->finished_at = crio_now_ns();
     bool oom = crio_json_bool(ex, "oom_killed", false);
     set_str(&r->reason, oom ? "OOMKilled" : r->exit_code == 0 ? "Completed" : "Error");
     r->pid = 0;
@@ -593,11 +634,14 @@ bool ctr_reconcile_exit(crio_pods *p, ctr_rec *r)
         return false;
     _cleanup_free_ char *f = ctr_exit_file(p, r->id);
     _cleanup_json_ cJSON *ex = NULL;
-    if (!f || crio_json_read_file(&ex, f, CRIO_MONITOR_EXIT_MAX) < 0) {
+    _cleanup_free_ char *text = NULL;
+    size_t len = 0;
+    if (!f || crio_fs_read_file(&text, &len, f, CRIO_MONITOR_EXIT_MAX) < 0 ||
+        crio_json_parse(&ex, text, len, CRIO_MONITOR_EXIT_MAX, "exit file") < 0) {
         crio_error_clear();
         return false;
     }
-    apply_exit(r, ex);
+    apply_exit(r, text, ex);
     if (ctr_save(p, r) < 0)
         crio_log_warn("container %s: save exit: %s", r->id, crio_error_message(crio_error_last()));
     return true;
