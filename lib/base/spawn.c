@@ -1,4 +1,4 @@
-/* Running helper programs with a closed set of fds, an explicit environment and a deadline. */
+/* Running helper programs with a closed set of fds, an explicit environment and a deadline; forked helpers. */
 #include "base/spawn.h"
 
 #include <errno.h>
@@ -11,25 +11,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "base/clock.h"
 #include "base/error.h"
 
 /* Without a pidfd, how often the child is checked for with waitpid(WNOHANG). */
 #define POLL_FALLBACK_MS 5
 /* A captured stream's buffer starts this small and doubles up to its cap. */
 #define CAPTURE_INITIAL 4096
-
-int64_t crio_monotonic_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static const char *prog_name(const char *path)
 {
@@ -560,4 +554,87 @@ int crio_spawn_error(int code, const crio_spawn_result *res, const char *fmt, ..
     vsnprintf(ctx, sizeof ctx, fmt, ap);
     va_end(ap);
     return crio_error_set(code, "%s: %s", ctx, crio_spawn_describe(why, sizeof why, res));
+}
+
+/* ---- forked helpers ---- */
+
+/* Closes every fd from `from` up except those in `keep` (sorted, at most 16); async-signal-safe. */
+static void close_all_but(int from, const int *keep, size_t n)
+{
+    unsigned lo = (unsigned)from;
+    for (size_t i = 0; i <= n; i++) {
+        unsigned hi = i < n ? (unsigned)keep[i] : ~0U;
+        if (i < n && hi < lo)
+            continue;
+        if (hi > lo && syscall(SYS_close_range, lo, hi - 1, 0) < 0) {
+            /* Before Linux 5.9: one by one, up to the fd limit. */
+            struct rlimit rl;
+            unsigned top = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 65536 ? (unsigned)rl.rlim_cur : 65536;
+            for (unsigned fd = lo; fd < hi && fd < top; fd++)
+                close((int)fd);
+        }
+        if (i < n)
+            lo = hi + 1;
+    }
+}
+
+/* The child's fds to keep, sorted; false when there are too many. */
+static bool sorted_keep(int *out, size_t *n, const int *extra, size_t n_extra, int a, int b)
+{
+    if (n_extra + 2 > 16)
+        return false;
+    size_t k = 0;
+    out[k++] = a;
+    out[k++] = b;
+    for (size_t i = 0; i < n_extra; i++)
+        out[k++] = extra[i];
+    for (size_t i = 1; i < k; i++)
+        for (size_t j = i; j > 0 && out[j - 1] > out[j]; j--) {
+            int t = out[j];
+            out[j] = out[j - 1];
+            out[j - 1] = t;
+        }
+    *n = k;
+    return true;
+}
+
+int crio_fork_helper(pid_t *pid, crio_helper_fds *fds, const char *what, const int *keep, size_t n_keep)
+{
+    if (n_keep > 14)
+        return crio_error_set(CRIO_EINVAL, "%s: %zu fds to keep is too many", what, n_keep);
+    int rep[2], ctl[2];
+    if (pipe2(rep, O_CLOEXEC) < 0)
+        return crio_error_set_errno(CRIO_EINTERNAL, errno, "%s: pipe", what);
+    if (pipe2(ctl, O_CLOEXEC) < 0) {
+        int e = errno;
+        close(rep[0]);
+        close(rep[1]);
+        return crio_error_set_errno(CRIO_EINTERNAL, e, "%s: pipe", what);
+    }
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int kept[16];
+    size_t n_kept = 0;
+    sorted_keep(kept, &n_kept, keep, n_keep, rep[1], ctl[0]);
+    pid_t child = fork();
+    if (child == 0) {
+        /* The helper: its mask stays full, and it holds nothing of other helpers. */
+        close_all_but(3, kept, n_kept);
+        *fds = (crio_helper_fds){ .report = rep[1], .control = ctl[0] };
+        *pid = 0;
+        return 0;
+    }
+    int fork_errno = errno;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    close(rep[1]);
+    close(ctl[0]);
+    if (child < 0) {
+        close(rep[0]);
+        close(ctl[1]);
+        return crio_error_set_errno(CRIO_EINTERNAL, fork_errno, "%s: fork", what);
+    }
+    *fds = (crio_helper_fds){ .report = rep[0], .control = ctl[1] };
+    *pid = child;
+    return 0;
 }

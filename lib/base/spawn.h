@@ -10,6 +10,9 @@
  * child runs in a process group of its own with default signal dispositions
  * and an empty signal mask.  A run has a deadline after which the child's
  * group is killed (SIGKILL) and CRIO_ETIMEDOUT returned.
+ *
+ * A helper that runs this process's own code instead of a program is forked
+ * (crio_fork_helper).
  */
 #ifndef CRIO_BASE_SPAWN_H
 #define CRIO_BASE_SPAWN_H
@@ -92,7 +95,30 @@ const char *crio_spawn_describe(char *buf, size_t len, const crio_spawn_result *
 int crio_spawn_error(int code, const crio_spawn_result *res, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Milliseconds on CLOCK_MONOTONIC, for deadlines. */
-int64_t crio_monotonic_ms(void);
+/*
+ * A forked helper's ends of its two pipes, or the parent's: the helper
+ * writes reports on one and reads the parent's word on the other (a byte,
+ * or EOF once the parent closes its end).
+ */
+typedef struct crio_helper_fds {
+    int report;  /* the helper's write end; the parent's read end */
+    int control; /* the helper's read end; the parent's write end */
+} crio_helper_fds;
+
+/*
+ * Forks a helper: a child that runs code of this process rather than a
+ * program, for what the calling thread must not do itself (unshare or join
+ * namespaces).  The child starts with every signal blocked, so that no
+ * handler of the daemon's runs in it (SIGKILL still ends it), and as a fork
+ * of a multi-threaded process it may only make async-signal-safe calls.
+ * Returns 0 in both processes, as fork() does: *pid is 0 in the child and
+ * the child's pid in the parent, and *fds holds that process's ends of the
+ * pipes (close-on-exec; the other ends are closed).  The child keeps only
+ * stdio, its pipe ends and the `n_keep` fds in `keep`: a helper forked while
+ * another runs must not hold that one's pipes open, or each waits for an
+ * EOF the other prevents.
+ * Errors: CRIO_EINTERNAL "WHAT: pipe" or "WHAT: fork", nothing left open.
+ */
+int crio_fork_helper(pid_t *pid, crio_helper_fds *fds, const char *what, const int *keep, size_t n_keep);
 
 #endif

@@ -21,7 +21,6 @@
 #include <limits.h>
 #include <net/if.h>
 #include <sched.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -35,6 +34,7 @@
 #include "base/cleanup.h"
 #include "base/error.h"
 #include "base/fs.h"
+#include "base/spawn.h"
 
 #ifndef NSFS_MAGIC
 #define NSFS_MAGIC 0x6e736673
@@ -52,6 +52,7 @@ static const struct {
     { CRIO_PIN_IPC, CLONE_NEWIPC, "ipc" },
     { CRIO_PIN_UTS, CLONE_NEWUTS, "uts" },
 };
+#define ALL_PINS (CRIO_PIN_NET | CRIO_PIN_IPC | CRIO_PIN_UTS)
 
 /* What the helper reports once: the step that failed (STEP_READY: none) and its errno. */
 enum { STEP_READY, STEP_UNSHARE, STEP_LOOPBACK, STEP_HOSTNAME };
@@ -136,36 +137,14 @@ static void helper_reap(helper *h)
  */
 static int helper_start(helper *h, int clone_flags, const char *hostname)
 {
-    int rep[2], rel[2];
-    if (pipe2(rep, O_CLOEXEC) < 0)
-        return crio_error_set_errno(CRIO_EINTERNAL, errno, "pin namespaces: pipe");
-    if (pipe2(rel, O_CLOEXEC) < 0) {
-        int e = errno;
-        close(rep[0]);
-        close(rep[1]);
-        return crio_error_set_errno(CRIO_EINTERNAL, e, "pin namespaces: pipe");
-    }
-    /* The helper runs with every signal blocked: a handler of the daemon's must
-     * not run in it (SIGKILL still ends it). */
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    pid_t pid = fork();
-    if (pid == 0) {
-        close(rep[0]);
-        close(rel[1]);
-        helper_main(clone_flags, hostname, rep[1], rel[0]);
-    }
-    int fork_errno = errno;
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    close(rep[1]);
-    close(rel[0]);
-    *h = (helper){ .pid = pid, .report_fd = rep[0], .release_fd = rel[1] };
-    if (pid < 0) {
-        helper_reap(h);
-        return crio_error_set_errno(CRIO_EINTERNAL, fork_errno, "pin namespaces: fork");
-    }
-
+    pid_t pid;
+    crio_helper_fds fds;
+    int e = crio_fork_helper(&pid, &fds, "pin namespaces", NULL, 0);
+    if (e < 0)
+        return e;
+    if (pid == 0)
+        helper_main(clone_flags, hostname, fds.report, fds.control);
+    *h = (helper){ .pid = pid, .report_fd = fds.report, .release_fd = fds.control };
     struct helper_report r;
     ssize_t n;
     while ((n = read(h->report_fd, &r, sizeof r)) < 0 && errno == EINTR)
@@ -189,27 +168,34 @@ static int unpin_one(const char *path)
     return 0;
 }
 
+/*
+ * Moves *i to the first kind from *i on that `which` names and writes its
+ * pin's path, DIR/NAME; false when none is left.
+ */
+static bool next_pin_path(size_t *i, int which, const char *dir, char path[PATH_MAX])
+{
+    for (; *i < CRIO_ARRAY_SIZE(kinds); (*i)++)
+        if (which & kinds[*i].bit) {
+            snprintf(path, PATH_MAX, "%s/%s", dir, kinds[*i].name);
+            return true;
+        }
+    return false;
+}
+
 static void unpin_kinds(const char *dir, int which)
 {
     char path[PATH_MAX];
-    for (size_t i = 0; i < CRIO_ARRAY_SIZE(kinds); i++)
-        if (which & kinds[i].bit) {
-            snprintf(path, sizeof path, "%s/%s", dir, kinds[i].name);
-            unpin_one(path);
-        }
+    for (size_t i = 0; next_pin_path(&i, which, dir, path); i++)
+        unpin_one(path);
 }
 
 /* Refuses to pin over a live pin, before anything is created (so the failure path never touches it). */
 static int check_not_pinned(const char *dir, int which)
 {
     char path[PATH_MAX];
-    for (size_t i = 0; i < CRIO_ARRAY_SIZE(kinds); i++) {
-        if (!(which & kinds[i].bit))
-            continue;
-        snprintf(path, sizeof path, "%s/%s", dir, kinds[i].name);
+    for (size_t i = 0; next_pin_path(&i, which, dir, path); i++)
         if (crio_ns_is_pinned(path))
             return crio_error_set(CRIO_EEXISTS, "pin %s: already pinned", path);
-    }
     return 0;
 }
 
@@ -217,10 +203,7 @@ static int check_not_pinned(const char *dir, int which)
 static int create_pin_files(const char *dir, int which)
 {
     char path[PATH_MAX];
-    for (size_t i = 0; i < CRIO_ARRAY_SIZE(kinds); i++) {
-        if (!(which & kinds[i].bit))
-            continue;
-        snprintf(path, sizeof path, "%s/%s", dir, kinds[i].name);
+    for (size_t i = 0; next_pin_path(&i, which, dir, path); i++) {
         /* A stale empty file from an interrupted pin is reused. */
         int fd = open(path, O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0444);
         if (fd < 0)
@@ -234,11 +217,8 @@ static int create_pin_files(const char *dir, int which)
 static int mount_pins(const char *dir, int which, pid_t pid)
 {
     char src[64], dst[PATH_MAX];
-    for (size_t i = 0; i < CRIO_ARRAY_SIZE(kinds); i++) {
-        if (!(which & kinds[i].bit))
-            continue;
+    for (size_t i = 0; next_pin_path(&i, which, dir, dst); i++) {
         snprintf(src, sizeof src, "/proc/%d/ns/%s", (int)pid, kinds[i].name);
-        snprintf(dst, sizeof dst, "%s/%s", dir, kinds[i].name);
         if (mount(src, dst, NULL, MS_BIND, NULL) < 0)
             return crio_error_set_errno(CRIO_EINTERNAL, errno, "pin %s: bind mount %s", dst, src);
     }
@@ -249,7 +229,7 @@ static int check_pin_args(const char *dir, int which, const char *hostname)
 {
     if (!dir || !*dir || strlen(dir) > PATH_MAX - 8)
         return crio_error_set(CRIO_EINVAL, "pin namespaces: bad directory");
-    if (which == 0 || (which & ~(CRIO_PIN_NET | CRIO_PIN_IPC | CRIO_PIN_UTS)))
+    if (which == 0 || (which & ~ALL_PINS))
         return crio_error_set(CRIO_EINVAL, "pin namespaces in %s: bad kinds 0x%x", dir, (unsigned)which);
     if (hostname && (!*hostname || strlen(hostname) > HOST_NAME_MAX))
         return crio_error_set(CRIO_EINVAL, "pin namespaces in %s: hostname must have 1 to %d characters", dir,
@@ -301,8 +281,7 @@ int crio_ns_unpin(const char *dir)
 {
     char path[PATH_MAX];
     int rc = 0;
-    for (size_t i = 0; i < CRIO_ARRAY_SIZE(kinds); i++) {
-        snprintf(path, sizeof path, "%s/%s", dir, kinds[i].name);
+    for (size_t i = 0; next_pin_path(&i, ALL_PINS, dir, path); i++) {
         int r = unpin_one(path);
         if (r < 0 && rc == 0)
             rc = r;

@@ -21,10 +21,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "base/clock.h"
 #include "base/error.h"
 #include "base/fs.h"
 
@@ -179,8 +179,8 @@ static int hierarchies(const hierarchy **out, size_t *n)
     return r;
 }
 
-/* The hierarchy holding `controller`: the v1 one, else v2 when it has it enabled at its root. */
-static const hierarchy *hierarchy_for(const char *controller)
+/* The first hierarchy of that version having `controller` (NULL: any); NULL when none. */
+static const hierarchy *find_hierarchy(bool unified, const char *controller)
 {
     const hierarchy *h;
     size_t n;
@@ -189,26 +189,16 @@ static const hierarchy *hierarchy_for(const char *controller)
         return NULL;
     }
     for (size_t i = 0; i < n; i++)
-        if (!h[i].unified && list_has(h[i].controllers, controller))
-            return &h[i];
-    for (size_t i = 0; i < n; i++)
-        if (h[i].unified && list_has(h[i].controllers, controller))
+        if (h[i].unified == unified && (!controller || list_has(h[i].controllers, controller)))
             return &h[i];
     return NULL;
 }
 
-static const hierarchy *unified_hierarchy(void)
+/* The hierarchy holding `controller`: the v1 one, else v2 when it has it enabled at its root. */
+static const hierarchy *hierarchy_for(const char *controller)
 {
-    const hierarchy *h;
-    size_t n;
-    if (hierarchies(&h, &n) < 0) {
-        crio_error_clear();
-        return NULL;
-    }
-    for (size_t i = 0; i < n; i++)
-        if (h[i].unified)
-            return &h[i];
-    return NULL;
+    const hierarchy *h = find_hierarchy(false, controller);
+    return h ? h : find_hierarchy(true, controller);
 }
 
 /* ---- paths and names ---- */
@@ -594,20 +584,6 @@ int crio_cgroup_enter(const char *path, pid_t pid)
 
 /* ---- remove ---- */
 
-static int64_t monotonic_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int64_t ms)
-{
-    struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 };
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-        ;
-}
-
 /*
  * rmdir of `dir` and every cgroup below it, leaves first.  A cgroup
  * directory holds only control files, which rmdir takes along.  Returns
@@ -676,14 +652,14 @@ int crio_cgroup_remove(const char *path)
     for (size_t i = 0; i < n; i++)
         pending[i] = true;
     char busy[PATH_MAX] = "";
-    int64_t deadline = monotonic_ms() + CRIO_CGROUP_REMOVE_WAIT_MS, delay = 10;
+    int64_t deadline = crio_monotonic_ms() + CRIO_CGROUP_REMOVE_WAIT_MS, delay = 10;
     /* Processes just killed take a moment to leave: retry, backing off, until the deadline. */
     while ((r = remove_pass(h, n, path, pending, busy, sizeof busy)) > 0) {
-        int64_t left = deadline - monotonic_ms();
+        int64_t left = deadline - crio_monotonic_ms();
         if (left <= 0)
             return crio_error_set(CRIO_EBUSY, "remove cgroup %s: processes remain in %s after %d ms", path, busy,
                                   CRIO_CGROUP_REMOVE_WAIT_MS);
-        sleep_ms(delay < left ? delay : left);
+        crio_sleep_ms(delay < left ? delay : left);
         delay = delay * 2 > 100 ? 100 : delay * 2;
     }
     return r;
@@ -750,18 +726,23 @@ static bool read_stat_file(const char *dir, const char *file, const stat_key *ke
     return true;
 }
 
+/* The directory of cgroupfs `path` in the hierarchy `h` (NULL: none, and false). */
+static bool hierarchy_dir(char dir[PATH_MAX], const hierarchy *h, const char *path)
+{
+    if (!h)
+        return false;
+    snprintf(dir, PATH_MAX, "%s%s", h->mount, path);
+    return true;
+}
+
 static bool read_cpu(crio_cgroup_stats *s, const char *path)
 {
     char dir[PATH_MAX];
-    const hierarchy *h = hierarchy_for("cpuacct");
-    if (h) {
-        snprintf(dir, sizeof dir, "%s%s", h->mount, path);
+    if (hierarchy_dir(dir, hierarchy_for("cpuacct"), path))
         return read_u64(&s->cpu_usage_ns, dir, "cpuacct.usage");
-    }
     /* v2 has cpu.stat in every cgroup, the cpu controller enabled or not. */
-    if (!(h = unified_hierarchy()))
+    if (!hierarchy_dir(dir, find_hierarchy(true, NULL), path))
         return false;
-    snprintf(dir, sizeof dir, "%s%s", h->mount, path);
     uint64_t usec = 0;
     stat_key k[] = { { "usage_usec", &usec } };
     bool ok = read_stat_file(dir, "cpu.stat", k, CRIO_ARRAY_SIZE(k));
@@ -769,54 +750,43 @@ static bool read_cpu(crio_cgroup_stats *s, const char *path)
     return ok;
 }
 
-static bool read_memory_v1(crio_cgroup_stats *s, const char *dir)
+/* The memory figures' files and memory.stat keys, which v1 and v2 name differently. */
+typedef struct memory_files {
+    const char *usage, *limit;
+    const char *inactive_file, *rss, *pgfault, *pgmajfault;
+} memory_files;
+
+static const memory_files memory_v1 = { "memory.usage_in_bytes", "memory.limit_in_bytes", "total_inactive_file",
+                                        "total_rss", "total_pgfault", "total_pgmajfault" };
+static const memory_files memory_v2 = { "memory.current", "memory.max", "inactive_file", "anon", "pgfault",
+                                        "pgmajfault" };
+
+static bool read_memory(crio_cgroup_stats *s, const char *path)
 {
+    const hierarchy *h = hierarchy_for("memory");
+    char dir[PATH_MAX];
+    if (!hierarchy_dir(dir, h, path))
+        return false;
+    const memory_files *f = h->unified ? &memory_v2 : &memory_v1;
     uint64_t inactive = 0;
-    bool ok = read_u64(&s->memory_usage, dir, "memory.usage_in_bytes");
-    if (read_u64(&s->memory_limit, dir, "memory.limit_in_bytes") && s->memory_limit >= V1_UNLIMITED_FLOOR)
+    bool ok = read_u64(&s->memory_usage, dir, f->usage);
+    read_u64(&s->memory_limit, dir, f->limit);
+    if (!h->unified && s->memory_limit >= V1_UNLIMITED_FLOOR)
         s->memory_limit = UINT64_MAX;
-    stat_key k[] = { { "total_inactive_file", &inactive },
-                     { "total_rss", &s->memory_rss },
-                     { "total_pgfault", &s->page_faults },
-                     { "total_pgmajfault", &s->major_page_faults } };
+    stat_key k[] = { { f->inactive_file, &inactive },
+                     { f->rss, &s->memory_rss },
+                     { f->pgfault, &s->page_faults },
+                     { f->pgmajfault, &s->major_page_faults } };
     read_stat_file(dir, "memory.stat", k, CRIO_ARRAY_SIZE(k));
     /* The kubelet's working set: usage less the inactive file cache it could drop. */
     s->memory_working_set = s->memory_usage > inactive ? s->memory_usage - inactive : 0;
     return ok;
 }
 
-static bool read_memory_v2(crio_cgroup_stats *s, const char *dir)
-{
-    uint64_t inactive = 0;
-    bool ok = read_u64(&s->memory_usage, dir, "memory.current");
-    read_u64(&s->memory_limit, dir, "memory.max");
-    stat_key k[] = { { "inactive_file", &inactive },
-                     { "anon", &s->memory_rss },
-                     { "pgfault", &s->page_faults },
-                     { "pgmajfault", &s->major_page_faults } };
-    read_stat_file(dir, "memory.stat", k, CRIO_ARRAY_SIZE(k));
-    s->memory_working_set = s->memory_usage > inactive ? s->memory_usage - inactive : 0;
-    return ok;
-}
-
-static bool read_memory(crio_cgroup_stats *s, const char *path)
-{
-    const hierarchy *h = hierarchy_for("memory");
-    if (!h)
-        return false;
-    char dir[PATH_MAX];
-    snprintf(dir, sizeof dir, "%s%s", h->mount, path);
-    return h->unified ? read_memory_v2(s, dir) : read_memory_v1(s, dir);
-}
-
 static bool read_pids(crio_cgroup_stats *s, const char *path)
 {
-    const hierarchy *h = hierarchy_for("pids");
-    if (!h)
-        return false;
     char dir[PATH_MAX];
-    snprintf(dir, sizeof dir, "%s%s", h->mount, path);
-    return read_u64(&s->pids, dir, "pids.current");
+    return hierarchy_dir(dir, hierarchy_for("pids"), path) && read_u64(&s->pids, dir, "pids.current");
 }
 
 int crio_cgroup_stats_read(crio_cgroup_stats *out, const char *path)

@@ -695,28 +695,6 @@ static int set_map_entry(cJSON *root, const char *path, const char *key, const c
     return json_set(map, key, cJSON_CreateString(value));
 }
 
-/* ---------------------------------------------------------- lookups */
-
-static int64_t tree_int(const cJSON *tree, const char *path, int64_t def)
-{
-    const cJSON *v = crio_spec_cri_get(tree, path);
-    if (!cJSON_IsNumber(v) || !(v->valuedouble >= -9.2e18 && v->valuedouble <= 9.2e18))
-        return def;
-    return (int64_t)v->valuedouble;
-}
-
-static const char *tree_string(const cJSON *tree, const char *path)
-{
-    const cJSON *v = crio_spec_cri_get(tree, path);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-static bool tree_bool(const cJSON *tree, const char *path, bool def)
-{
-    const cJSON *v = crio_spec_cri_get(tree, path);
-    return cJSON_IsBool(v) ? cJSON_IsTrue(v) : def;
-}
-
 static int tree_to_text(char **out, const cJSON *tree, const char *what)
 {
     if (!out || !tree)
@@ -725,44 +703,240 @@ static int tree_to_text(char **out, const cJSON *tree, const char *what)
     return *out ? 0 : crio_error_oom();
 }
 
-/* ------------------------------------------------------------ pod config */
+/* ------------------------------------------------------------ both kinds */
+
+/*
+ * A pod and a container configuration differ in their schema and in their
+ * name in messages.  What both kinds do is written once here, on the
+ * configuration's tree (NULL: no configuration), and each public function
+ * of a kind is a wrapper naming its tree and kind.
+ */
+typedef struct config_kind {
+    const char *what; /* the messages' prefix */
+    const field *schema;
+} config_kind;
 
 #define WHAT_POD "pod config"
-#define POD_SC "linux.security_context"
-#define POD_NS "linux.security_context.namespace_options"
+#define WHAT_CTR "container config"
+
+static const config_kind pod_kind = { WHAT_POD, pod_config_fields };
+static const config_kind container_kind = { WHAT_CTR, container_config_fields };
+
+static cJSON **pod_tree(crio_pod_config *cfg)
+{
+    return cfg ? &cfg->json : NULL;
+}
+
+static cJSON **container_tree(crio_container_config *cfg)
+{
+    return cfg ? &cfg->json : NULL;
+}
+
+static int no_config(const config_kind *k)
+{
+    return crio_error_set(CRIO_EINVAL, "%s: no configuration", k->what);
+}
+
+/* A new configuration's tree: empty, or a checked, normalised copy of `tree`. */
+static int tree_new(cJSON **json, const cJSON *tree, const config_kind *k)
+{
+    _cleanup_json_ cJSON *j = cJSON_CreateObject();
+    if (!j)
+        return crio_error_oom();
+    int r = tree ? merge_checked(&j, tree, k->schema, k->what) : 0;
+    if (r == 0)
+        *json = TAKE_PTR(j);
+    return r;
+}
+
+static int tree_update_json(cJSON **json, const char *text, const config_kind *k)
+{
+    return json ? merge_text(json, text, k->schema, k->what) : no_config(k);
+}
+
+static int tree_merge(cJSON **json, const cJSON *tree, const config_kind *k)
+{
+    return json && tree ? merge_checked(json, tree, k->schema, k->what) : no_config(k);
+}
+
+/* Sets a string member that must not be empty; errors name it "path.key". */
+static int tree_set_required_string(cJSON **json, const config_kind *k, const char *path, const char *key,
+                                    const char *value)
+{
+    if (!json)
+        return no_config(k);
+    char name[128];
+    snprintf(name, sizeof name, "%s%s%s", path, *path ? "." : "", key);
+    int r = require_string(value, k->what, name);
+    return r < 0 ? r : set_string_at(*json, path, key, value);
+}
+
+static int tree_set_bool(cJSON **json, const config_kind *k, const char *path, const char *key, int value)
+{
+    return json ? set_bool_at(*json, path, key, value) : no_config(k);
+}
+
+/* Sets entry `key` of the map `map`; errors name the entry "<kind> <entry>" ("pod config label"). */
+static int tree_set_map_entry(cJSON **json, const config_kind *k, const char *map, const char *entry,
+                              const char *key, const char *value)
+{
+    if (!json)
+        return no_config(k);
+    char what[64];
+    snprintf(what, sizeof what, "%s %s", k->what, entry);
+    return set_map_entry(*json, map, key, value, what);
+}
 
 int crio_pod_config_new(crio_pod_config **out)
 {
+    return crio_pod_config_from_tree(out, NULL);
+}
+
+int crio_container_config_new(crio_container_config **out)
+{
+    return crio_container_config_from_tree(out, NULL);
+}
+
+int crio_pod_config_from_tree(crio_pod_config **out, const cJSON *tree)
+{
     if (!out)
         return crio_error_set(CRIO_EINVAL, WHAT_POD ": no output");
-    crio_pod_config *cfg = calloc(1, sizeof *cfg);
-    if (!cfg || !(cfg->json = cJSON_CreateObject())) {
-        free(cfg);
-        return crio_error_oom();
-    }
-    *out = cfg;
-    return 0;
+    _cleanup_free_ crio_pod_config *cfg = calloc(1, sizeof *cfg);
+    int r = cfg ? tree_new(&cfg->json, tree, &pod_kind) : crio_error_oom();
+    if (r == 0)
+        *out = TAKE_PTR(cfg);
+    return r;
+}
+
+int crio_container_config_from_tree(crio_container_config **out, const cJSON *tree)
+{
+    if (!out)
+        return crio_error_set(CRIO_EINVAL, WHAT_CTR ": no output");
+    _cleanup_free_ crio_container_config *cfg = calloc(1, sizeof *cfg);
+    int r = cfg ? tree_new(&cfg->json, tree, &container_kind) : crio_error_oom();
+    if (r == 0)
+        *out = TAKE_PTR(cfg);
+    return r;
 }
 
 void crio_pod_config_free(crio_pod_config *cfg)
 {
-    if (!cfg)
-        return;
-    cJSON_Delete(cfg->json);
+    if (cfg)
+        cJSON_Delete(cfg->json);
+    free(cfg);
+}
+
+void crio_container_config_free(crio_container_config *cfg)
+{
+    if (cfg)
+        cJSON_Delete(cfg->json);
     free(cfg);
 }
 
 int crio_pod_config_update_json(crio_pod_config *cfg, const char *json)
 {
-    if (!cfg)
-        return crio_error_set(CRIO_EINVAL, WHAT_POD ": no configuration");
-    return merge_text(&cfg->json, json, pod_config_fields, WHAT_POD);
+    return tree_update_json(pod_tree(cfg), json, &pod_kind);
+}
+
+int crio_container_config_update_json(crio_container_config *cfg, const char *json)
+{
+    return tree_update_json(container_tree(cfg), json, &container_kind);
+}
+
+int crio_pod_config_merge_tree(crio_pod_config *cfg, const cJSON *tree)
+{
+    return tree_merge(pod_tree(cfg), tree, &pod_kind);
+}
+
+int crio_container_config_merge_tree(crio_container_config *cfg, const cJSON *tree)
+{
+    return tree_merge(container_tree(cfg), tree, &container_kind);
+}
+
+const cJSON *crio_pod_config_json_tree(const crio_pod_config *cfg)
+{
+    return cfg ? cfg->json : NULL;
+}
+
+const cJSON *crio_container_config_json_tree(const crio_container_config *cfg)
+{
+    return cfg ? cfg->json : NULL;
 }
 
 int crio_pod_config_to_json(char **out, const crio_pod_config *cfg)
 {
-    return tree_to_text(out, cfg ? cfg->json : NULL, WHAT_POD);
+    return tree_to_text(out, crio_pod_config_json_tree(cfg), WHAT_POD);
 }
+
+int crio_container_config_to_json(char **out, const crio_container_config *cfg)
+{
+    return tree_to_text(out, crio_container_config_json_tree(cfg), WHAT_CTR);
+}
+
+const char *crio_pod_config_get_string(const crio_pod_config *cfg, const char *path)
+{
+    return crio_spec_cri_string(crio_pod_config_json_tree(cfg), path);
+}
+
+const char *crio_container_config_get_string(const crio_container_config *cfg, const char *path)
+{
+    return crio_spec_cri_string(crio_container_config_json_tree(cfg), path);
+}
+
+int64_t crio_pod_config_get_int(const crio_pod_config *cfg, const char *path, int64_t def)
+{
+    return crio_spec_cri_int(crio_pod_config_json_tree(cfg), path, def);
+}
+
+int64_t crio_container_config_get_int(const crio_container_config *cfg, const char *path, int64_t def)
+{
+    return crio_spec_cri_int(crio_container_config_json_tree(cfg), path, def);
+}
+
+bool crio_pod_config_get_bool(const crio_pod_config *cfg, const char *path, bool def)
+{
+    return crio_spec_cri_bool(crio_pod_config_json_tree(cfg), path, def);
+}
+
+bool crio_container_config_get_bool(const crio_container_config *cfg, const char *path, bool def)
+{
+    return crio_spec_cri_bool(crio_container_config_json_tree(cfg), path, def);
+}
+
+int crio_pod_config_set_label(crio_pod_config *cfg, const char *key, const char *value)
+{
+    return tree_set_map_entry(pod_tree(cfg), &pod_kind, "labels", "label", key, value);
+}
+
+int crio_container_config_set_label(crio_container_config *cfg, const char *key, const char *value)
+{
+    return tree_set_map_entry(container_tree(cfg), &container_kind, "labels", "label", key, value);
+}
+
+int crio_pod_config_set_annotation(crio_pod_config *cfg, const char *key, const char *value)
+{
+    return tree_set_map_entry(pod_tree(cfg), &pod_kind, "annotations", "annotation", key, value);
+}
+
+int crio_container_config_set_annotation(crio_container_config *cfg, const char *key, const char *value)
+{
+    return tree_set_map_entry(container_tree(cfg), &container_kind, "annotations", "annotation", key, value);
+}
+
+/* Both kinds have linux.security_context.privileged. */
+int crio_pod_config_set_privileged(crio_pod_config *cfg, int privileged)
+{
+    return tree_set_bool(pod_tree(cfg), &pod_kind, "linux.security_context", "privileged", privileged);
+}
+
+int crio_container_config_set_privileged(crio_container_config *cfg, int privileged)
+{
+    return tree_set_bool(container_tree(cfg), &container_kind, "linux.security_context", "privileged", privileged);
+}
+
+/* ------------------------------------------------------------ pod config */
+
+#define POD_NS "linux.security_context.namespace_options"
 
 int crio_pod_config_set_metadata(crio_pod_config *cfg, const char *name, const char *uid, const char *namespace_,
                                  uint32_t attempt)
@@ -781,40 +955,17 @@ int crio_pod_config_set_metadata(crio_pod_config *cfg, const char *name, const c
 
 int crio_pod_config_set_hostname(crio_pod_config *cfg, const char *hostname)
 {
-    if (!cfg)
-        return crio_error_set(CRIO_EINVAL, WHAT_POD ": no configuration");
-    int r = require_string(hostname, WHAT_POD, "hostname");
-    return r < 0 ? r : set_string_at(cfg->json, "", "hostname", hostname);
+    return tree_set_required_string(pod_tree(cfg), &pod_kind, "", "hostname", hostname);
 }
 
 int crio_pod_config_set_log_directory(crio_pod_config *cfg, const char *dir)
 {
-    if (!cfg)
-        return crio_error_set(CRIO_EINVAL, WHAT_POD ": no configuration");
-    int r = require_string(dir, WHAT_POD, "log_directory");
-    return r < 0 ? r : set_string_at(cfg->json, "", "log_directory", dir);
-}
-
-int crio_pod_config_set_label(crio_pod_config *cfg, const char *key, const char *value)
-{
-    if (!cfg)
-        return crio_error_set(CRIO_EINVAL, WHAT_POD ": no configuration");
-    return set_map_entry(cfg->json, "labels", key, value, WHAT_POD " label");
-}
-
-int crio_pod_config_set_annotation(crio_pod_config *cfg, const char *key, const char *value)
-{
-    if (!cfg)
-        return crio_error_set(CRIO_EINVAL, WHAT_POD ": no configuration");
-    return set_map_entry(cfg->json, "annotations", key, value, WHAT_POD " annotation");
+    return tree_set_required_string(pod_tree(cfg), &pod_kind, "", "log_directory", dir);
 }
 
 int crio_pod_config_set_cgroup_parent(crio_pod_config *cfg, const char *parent)
 {
-    if (!cfg)
-        return crio_error_set(CRIO_EINVAL, WHAT_POD ": no configuration");
-    int r = require_string(parent, WHAT_POD, "linux.cgroup_parent");
-    return r < 0 ? r : set_string_at(cfg->json, "linux", "cgroup_parent", parent);
+    return tree_set_required_string(pod_tree(cfg), &pod_kind, "linux", "cgroup_parent", parent);
 }
 
 static const char *ns_kind_field(crio_ns_kind kind)
@@ -879,13 +1030,6 @@ int crio_pod_config_set_sysctl(crio_pod_config *cfg, const char *key, const char
     return r < 0 ? r : set_map_entry(cfg->json, "linux.sysctls", key, value, WHAT_POD " sysctl");
 }
 
-int crio_pod_config_set_privileged(crio_pod_config *cfg, int privileged)
-{
-    if (!cfg)
-        return crio_error_set(CRIO_EINVAL, WHAT_POD ": no configuration");
-    return set_bool_at(cfg->json, POD_SC, "privileged", privileged);
-}
-
 static int protocol_number(const char *protocol)
 {
     for (int i = 0; protocol_names[i]; i++)
@@ -917,47 +1061,6 @@ int crio_pod_config_add_port_mapping(crio_pod_config *cfg, const char *protocol,
     return append_at(cfg->json, "", "port_mappings", TAKE_PTR(pm));
 }
 
-const cJSON *crio_pod_config_json_tree(const crio_pod_config *cfg)
-{
-    return cfg ? cfg->json : NULL;
-}
-
-int crio_pod_config_from_tree(crio_pod_config **out, const cJSON *tree)
-{
-    crio_pod_config *cfg = NULL;
-    int r = crio_pod_config_new(&cfg);
-    if (r == 0 && tree)
-        r = crio_pod_config_merge_tree(cfg, tree);
-    if (r < 0) {
-        crio_pod_config_free(cfg);
-        return r;
-    }
-    *out = cfg;
-    return 0;
-}
-
-int crio_pod_config_merge_tree(crio_pod_config *cfg, const cJSON *tree)
-{
-    if (!cfg || !tree)
-        return crio_error_set(CRIO_EINVAL, WHAT_POD ": no configuration");
-    return merge_checked(&cfg->json, tree, pod_config_fields, WHAT_POD);
-}
-
-const char *crio_pod_config_get_string(const crio_pod_config *cfg, const char *path)
-{
-    return tree_string(crio_pod_config_json_tree(cfg), path);
-}
-
-int64_t crio_pod_config_get_int(const crio_pod_config *cfg, const char *path, int64_t def)
-{
-    return tree_int(crio_pod_config_json_tree(cfg), path, def);
-}
-
-bool crio_pod_config_get_bool(const crio_pod_config *cfg, const char *path, bool def)
-{
-    return tree_bool(crio_pod_config_json_tree(cfg), path, def);
-}
-
 crio_ns_mode crio_pod_config_namespace_mode(const crio_pod_config *cfg, crio_ns_kind kind)
 {
     const char *name = ns_kind_field(kind);
@@ -968,42 +1071,8 @@ crio_ns_mode crio_pod_config_namespace_mode(const crio_pod_config *cfg, crio_ns_
 
 /* ------------------------------------------------------ container config */
 
-#define WHAT_CTR "container config"
 #define CTR_SC "linux.security_context"
 #define CTR_RES "linux.resources"
-
-int crio_container_config_new(crio_container_config **out)
-{
-    if (!out)
-        return crio_error_set(CRIO_EINVAL, WHAT_CTR ": no output");
-    crio_container_config *cfg = calloc(1, sizeof *cfg);
-    if (!cfg || !(cfg->json = cJSON_CreateObject())) {
-        free(cfg);
-        return crio_error_oom();
-    }
-    *out = cfg;
-    return 0;
-}
-
-void crio_container_config_free(crio_container_config *cfg)
-{
-    if (!cfg)
-        return;
-    cJSON_Delete(cfg->json);
-    free(cfg);
-}
-
-int crio_container_config_update_json(crio_container_config *cfg, const char *json)
-{
-    if (!cfg)
-        return crio_error_set(CRIO_EINVAL, WHAT_CTR ": no configuration");
-    return merge_text(&cfg->json, json, container_config_fields, WHAT_CTR);
-}
-
-int crio_container_config_to_json(char **out, const crio_container_config *cfg)
-{
-    return tree_to_text(out, cfg ? cfg->json : NULL, WHAT_CTR);
-}
 
 int crio_container_config_set_metadata(crio_container_config *cfg, const char *name, uint32_t attempt)
 {
@@ -1020,11 +1089,8 @@ int crio_container_config_set_metadata(crio_container_config *cfg, const char *n
 
 int crio_container_config_set_image(crio_container_config *cfg, const char *image)
 {
-    if (!cfg)
-        return crio_error_set(CRIO_EINVAL, WHAT_CTR ": no configuration");
-    int r = require_string(image, WHAT_CTR, "image.image");
     /* Only image.image: annotations or a runtime handler set by JSON stay. */
-    return r < 0 ? r : set_string_at(cfg->json, "image", "image", image);
+    return tree_set_required_string(container_tree(cfg), &container_kind, "image", "image", image);
 }
 
 static int container_append_string(crio_container_config *cfg, const char *list, const char *value)
@@ -1049,10 +1115,7 @@ int crio_container_config_add_arg(crio_container_config *cfg, const char *arg)
 
 int crio_container_config_set_working_dir(crio_container_config *cfg, const char *dir)
 {
-    if (!cfg)
-        return crio_error_set(CRIO_EINVAL, WHAT_CTR ": no configuration");
-    int r = require_string(dir, WHAT_CTR, "working_dir");
-    return r < 0 ? r : set_string_at(cfg->json, "", "working_dir", dir);
+    return tree_set_required_string(container_tree(cfg), &container_kind, "", "working_dir", dir);
 }
 
 /* The element of array `arr` whose member `key` is the string `value`, or NULL. */
@@ -1113,33 +1176,14 @@ int crio_container_config_add_mount(crio_container_config *cfg, const char *cont
     return append_at(cfg->json, "", "mounts", TAKE_PTR(m));
 }
 
-int crio_container_config_set_label(crio_container_config *cfg, const char *key, const char *value)
-{
-    if (!cfg)
-        return crio_error_set(CRIO_EINVAL, WHAT_CTR ": no configuration");
-    return set_map_entry(cfg->json, "labels", key, value, WHAT_CTR " label");
-}
-
-int crio_container_config_set_annotation(crio_container_config *cfg, const char *key, const char *value)
-{
-    if (!cfg)
-        return crio_error_set(CRIO_EINVAL, WHAT_CTR ": no configuration");
-    return set_map_entry(cfg->json, "annotations", key, value, WHAT_CTR " annotation");
-}
-
 int crio_container_config_set_log_path(crio_container_config *cfg, const char *path)
 {
-    if (!cfg)
-        return crio_error_set(CRIO_EINVAL, WHAT_CTR ": no configuration");
-    int r = require_string(path, WHAT_CTR, "log_path");
-    return r < 0 ? r : set_string_at(cfg->json, "", "log_path", path);
+    return tree_set_required_string(container_tree(cfg), &container_kind, "", "log_path", path);
 }
 
 int crio_container_config_set_tty(crio_container_config *cfg, int tty)
 {
-    if (!cfg)
-        return crio_error_set(CRIO_EINVAL, WHAT_CTR ": no configuration");
-    return set_bool_at(cfg->json, "", "tty", tty);
+    return tree_set_bool(container_tree(cfg), &container_kind, "", "tty", tty);
 }
 
 int crio_container_config_set_stdin(crio_container_config *cfg, int stdin_open, int stdin_once)
@@ -1207,55 +1251,6 @@ int crio_container_config_set_user(crio_container_config *cfg, int64_t uid, int6
 
 int crio_container_config_set_readonly_rootfs(crio_container_config *cfg, int readonly)
 {
-    if (!cfg)
-        return crio_error_set(CRIO_EINVAL, WHAT_CTR ": no configuration");
-    return set_bool_at(cfg->json, CTR_SC, "readonly_rootfs", readonly);
+    return tree_set_bool(container_tree(cfg), &container_kind, CTR_SC, "readonly_rootfs", readonly);
 }
 
-int crio_container_config_set_privileged(crio_container_config *cfg, int privileged)
-{
-    if (!cfg)
-        return crio_error_set(CRIO_EINVAL, WHAT_CTR ": no configuration");
-    return set_bool_at(cfg->json, CTR_SC, "privileged", privileged);
-}
-
-const cJSON *crio_container_config_json_tree(const crio_container_config *cfg)
-{
-    return cfg ? cfg->json : NULL;
-}
-
-int crio_container_config_from_tree(crio_container_config **out, const cJSON *tree)
-{
-    crio_container_config *cfg = NULL;
-    int r = crio_container_config_new(&cfg);
-    if (r == 0 && tree)
-        r = crio_container_config_merge_tree(cfg, tree);
-    if (r < 0) {
-        crio_container_config_free(cfg);
-        return r;
-    }
-    *out = cfg;
-    return 0;
-}
-
-int crio_container_config_merge_tree(crio_container_config *cfg, const cJSON *tree)
-{
-    if (!cfg || !tree)
-        return crio_error_set(CRIO_EINVAL, WHAT_CTR ": no configuration");
-    return merge_checked(&cfg->json, tree, container_config_fields, WHAT_CTR);
-}
-
-const char *crio_container_config_get_string(const crio_container_config *cfg, const char *path)
-{
-    return tree_string(crio_container_config_json_tree(cfg), path);
-}
-
-int64_t crio_container_config_get_int(const crio_container_config *cfg, const char *path, int64_t def)
-{
-    return tree_int(crio_container_config_json_tree(cfg), path, def);
-}
-
-bool crio_container_config_get_bool(const crio_container_config *cfg, const char *path, bool def)
-{
-    return tree_bool(crio_container_config_json_tree(cfg), path, def);
-}

@@ -20,13 +20,14 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "base/clock.h"
 #include "base/error.h"
 #include "base/fs.h"
 #include "base/json.h"
+#include "base/spawn.h"
 #include "network/ns.h"
 #include "pod/cgroup.h"
 
@@ -43,20 +44,6 @@
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
-
-static int64_t monotonic_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int64_t ms)
-{
-    struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 };
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-        ;
-}
 
 /* ---- hostname, hosts, resolv.conf ---- */
 
@@ -317,7 +304,7 @@ struct pause_msg {
     int value; /* MSG_PID: the pause pid; MSG_FAIL: errno */
 };
 
-/* What the forked helper needs, all prepared before the fork: it must not allocate. */
+/* What the forked helper needs, prepared before the fork (it must not allocate) but for its pipe ends. */
 typedef struct pause_ctx {
     const char *path;
     int ns_fd[3], ns_type[3], n_ns;
@@ -423,7 +410,7 @@ __attribute__((noreturn)) static void pause_helper(const pause_ctx *c)
 static int read_msg(int fd, struct pause_msg *m, int64_t deadline)
 {
     for (;;) {
-        int64_t left = deadline - monotonic_ms();
+        int64_t left = deadline - crio_monotonic_ms();
         if (left <= 0)
             return crio_error_set(CRIO_ETIMEDOUT, "start pause: no report from the helper in %d ms",
                                   PAUSE_START_DEADLINE_MS);
@@ -526,39 +513,20 @@ static void close_pins(pause_ctx *c)
     c->n_ns = 0;
 }
 
-/* Forks the helper with every signal blocked, keeping our pipe ends in `run`. */
+/* Forks the helper, keeping our pipe ends in `run`. */
 static int fork_helper(pause_run *run, pause_ctx *c)
 {
-    int rep[2], go[2];
-    if (pipe2(rep, O_CLOEXEC) < 0)
-        return crio_error_set_errno(CRIO_EINTERNAL, errno, "start pause: pipe");
-    if (pipe2(go, O_CLOEXEC) < 0) {
-        int e = errno;
-        close(rep[0]);
-        close(rep[1]);
-        return crio_error_set_errno(CRIO_EINTERNAL, e, "start pause: pipe");
-    }
-    c->report_fd = rep[1];
-    c->go_fd = go[0];
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    pid_t pid = fork();
+    pid_t pid;
+    crio_helper_fds fds;
+    int r = crio_fork_helper(&pid, &fds, "start pause", c->ns_fd, (size_t)c->n_ns);
+    if (r < 0)
+        return r;
     if (pid == 0) {
-        close(rep[0]);
-        close(go[1]);
+        c->report_fd = fds.report;
+        c->go_fd = fds.control;
         pause_helper(c);
     }
-    int e = errno;
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    close(rep[1]);
-    close(go[0]);
-    *run = (pause_run){ .helper = pid, .pause = -1, .report_fd = rep[0], .go_fd = go[1] };
-    if (pid < 0) {
-        close(rep[0]);
-        close(go[1]);
-        return crio_error_set_errno(CRIO_EINTERNAL, e, "start pause: fork");
-    }
+    *run = (pause_run){ .helper = pid, .pause = -1, .report_fd = fds.report, .go_fd = fds.control };
     return 0;
 }
 
@@ -593,7 +561,7 @@ static int write_pause_record(const char *dir, pid_t pid, unsigned long long sta
  */
 static int run_helper(pause_run *run, const char *cgroup, unsigned long long *start)
 {
-    int64_t deadline = monotonic_ms() + PAUSE_START_DEADLINE_MS;
+    int64_t deadline = crio_monotonic_ms() + PAUSE_START_DEADLINE_MS;
     struct pause_msg m;
     int r = expect_msg(run->report_fd, MSG_READY, &m, deadline);
     /* The helper is moved here, by us, so the forked child never has to allocate or lock. */
@@ -665,9 +633,9 @@ static int pidfd_open_(pid_t pid)
 /* Waits for a killed process with a deadline: its pidfd turns readable when it exits, else poll /proc. */
 static int wait_gone(pid_t pid, unsigned long long start, int pidfd)
 {
-    int64_t deadline = monotonic_ms() + PAUSE_STOP_DEADLINE_MS, delay = 1;
+    int64_t deadline = crio_monotonic_ms() + PAUSE_STOP_DEADLINE_MS, delay = 1;
     for (;;) {
-        int64_t left = deadline - monotonic_ms();
+        int64_t left = deadline - crio_monotonic_ms();
         if (pidfd >= 0) {
             struct pollfd p = { .fd = pidfd, .events = POLLIN };
             if (poll(&p, 1, left > 0 ? (int)left : 0) > 0)
@@ -675,7 +643,7 @@ static int wait_gone(pid_t pid, unsigned long long start, int pidfd)
         } else if (pause_gone(pid, start)) {
             return 0;
         } else if (left > 0) {
-            sleep_ms(delay < left ? delay : left);
+            crio_sleep_ms(delay < left ? delay : left);
             delay = delay * 2 > 50 ? 50 : delay * 2;
         }
         if (left <= 0)

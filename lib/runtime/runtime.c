@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "base/clock.h"
 #include "base/error.h"
 #include "base/fs.h"
 #include "base/json.h"
@@ -219,6 +220,7 @@ int crio_runtime_get(crio_runtime **out, crio *c, const char *name)
 struct cmd {
     const char *argv[MAX_ARGS + 1];
     size_t n;
+    const char *verb, *id; /* for messages: "runtime NAME VERB ID: ..." */
 };
 
 static void cmd_add(struct cmd *c, const char *arg)
@@ -227,17 +229,6 @@ static void cmd_add(struct cmd *c, const char *arg)
     if (c->n < MAX_ARGS)
         c->argv[c->n++] = arg;
     c->argv[c->n] = NULL;
-}
-
-/* "RUNTIME [--root DIR]": global flags go before the command. */
-static void cmd_runtime(struct cmd *c, const crio_runtime *rt)
-{
-    c->n = 0;
-    cmd_add(c, rt->path);
-    if (rt->root && *rt->root) {
-        cmd_add(c, "--root");
-        cmd_add(c, rt->root);
-    }
 }
 
 /* Appends the msg="..." value found in [m, end), unescaped, to buf at *at. */
@@ -302,10 +293,10 @@ static bool says_unknown(const char *msg)
     return says(msg, "does not exist");
 }
 
-static int runtime_failed(const crio_runtime *rt, const char *verb, const char *id, const char *msg)
+static int runtime_failed(const crio_runtime *rt, const struct cmd *c, const char *msg)
 {
     int code = says_unknown(msg) ? CRIO_ENOTFOUND : CRIO_EINTERNAL;
-    return crio_error_set(code, "runtime %s %s %s: %s", rt->name, verb, id, msg);
+    return crio_error_set(code, "runtime %s %s %s: %s", rt->name, c->verb, c->id, msg);
 }
 
 /*
@@ -313,8 +304,7 @@ static int runtime_failed(const crio_runtime *rt, const char *verb, const char *
  * (stdout/stderr captured, the helper environment, CRIO_RUNTIME_TIMEOUT_MS);
  * spawn failures are reported with the command's context.
  */
-static int cmd_run(const crio_runtime *rt, const struct cmd *c, const char *verb, const char *id,
-                   crio_spawn_opts *o, crio_spawn_result *res)
+static int cmd_run(const crio_runtime *rt, const struct cmd *c, crio_spawn_opts *o, crio_spawn_result *res)
 {
     o->argv = c->argv;
     o->envp = helper_env;
@@ -325,22 +315,22 @@ static int cmd_run(const crio_runtime *rt, const struct cmd *c, const char *verb
         o->err_cap = RUNTIME_ERR_CAP;
     if (!o->timeout_ms)
         o->timeout_ms = CRIO_RUNTIME_TIMEOUT_MS;
-    crio_log_debug("runtime %s %s %s", rt->name, verb, id);
+    crio_log_debug("runtime %s %s %s", rt->name, c->verb, c->id);
     int e = crio_spawn_run(res, o);
-    return e < 0 ? crio_error_wrap(e, "runtime %s %s %s", rt->name, verb, id) : 0;
+    return e < 0 ? crio_error_wrap(e, "runtime %s %s %s", rt->name, c->verb, c->id) : 0;
 }
 
 /*
- * Runs a command that prints nothing useful on success.  *msg gets the
- * runtime's message when it failed (exit status not 0) and 1 is returned,
- * so that the caller can decide what a failure means.
+ * Runs a command that prints nothing useful on success (`o`: as cmd_run's,
+ * NULL for none).  *msg gets the runtime's message when it failed (exit
+ * status not 0) and 1 is returned, so that the caller can decide what a
+ * failure means.
  */
-static int run_simple(const crio_runtime *rt, const struct cmd *c, const char *verb, const char *id, char *msg,
-                      size_t msg_len)
+static int run_simple(const crio_runtime *rt, const struct cmd *c, crio_spawn_opts *o, char *msg, size_t msg_len)
 {
-    crio_spawn_opts o = { .timeout_ms = 0 };
+    crio_spawn_opts none = { .timeout_ms = 0 };
     crio_spawn_result res;
-    int e = cmd_run(rt, c, verb, id, &o, &res);
+    int e = cmd_run(rt, c, o ? o : &none, &res);
     if (e == 0 && res.exit_code != 0) {
         runtime_said(msg, msg_len, &res);
         e = 1;
@@ -357,37 +347,54 @@ static int check_id(const char *id)
     return 0;
 }
 
-int crio_runtime_start(const crio_runtime *rt, const char *id)
+/*
+ * Checks the container id and starts "RUNTIME [--root DIR] VERB" (global
+ * flags go before the command); the caller adds the rest.
+ */
+static int cmd_begin(struct cmd *c, const crio_runtime *rt, const char *verb, const char *id)
 {
     int e = check_id(id);
     if (e < 0)
         return e;
+    c->n = 0;
+    cmd_add(c, rt->path);
+    if (rt->root && *rt->root) {
+        cmd_add(c, "--root");
+        cmd_add(c, rt->root);
+    }
+    cmd_add(c, verb);
+    c->verb = verb;
+    c->id = id;
+    return 0;
+}
+
+int crio_runtime_start(const crio_runtime *rt, const char *id)
+{
     struct cmd c;
-    cmd_runtime(&c, rt);
-    cmd_add(&c, "start");
+    int e = cmd_begin(&c, rt, "start", id);
+    if (e < 0)
+        return e;
     cmd_add(&c, id);
     char msg[768];
-    if ((e = run_simple(rt, &c, "start", id, msg, sizeof msg)) <= 0)
+    if ((e = run_simple(rt, &c, NULL, msg, sizeof msg)) <= 0)
         return e;
-    return runtime_failed(rt, "start", id, msg);
+    return runtime_failed(rt, &c, msg);
 }
 
 int crio_runtime_kill(const crio_runtime *rt, const char *id, int sig, bool all)
 {
-    int e = check_id(id);
+    struct cmd c;
+    int e = cmd_begin(&c, rt, "kill", id);
     if (e < 0)
         return e;
     char signum[16];
     snprintf(signum, sizeof signum, "%d", sig);
-    struct cmd c;
-    cmd_runtime(&c, rt);
-    cmd_add(&c, "kill");
     if (all)
         cmd_add(&c, "--all");
     cmd_add(&c, id);
     cmd_add(&c, signum);
     char msg[768];
-    if ((e = run_simple(rt, &c, "kill", id, msg, sizeof msg)) <= 0)
+    if ((e = run_simple(rt, &c, NULL, msg, sizeof msg)) <= 0)
         return e;
     /* runc: "container not running" once it exited; crun: "... process already exited"-like. */
     if (says_unknown(msg) || says(msg, "not running") || says(msg, "already exited") ||
@@ -395,29 +402,27 @@ int crio_runtime_kill(const crio_runtime *rt, const char *id, int sig, bool all)
         crio_log_debug("runtime %s kill %s: already gone (%s)", rt->name, id, msg);
         return 0;
     }
-    return runtime_failed(rt, "kill", id, msg);
+    return runtime_failed(rt, &c, msg);
 }
 
 int crio_runtime_delete(const crio_runtime *rt, const char *id, bool force)
 {
-    int e = check_id(id);
+    struct cmd c;
+    int e = cmd_begin(&c, rt, "delete", id);
     if (e < 0)
         return e;
-    struct cmd c;
-    cmd_runtime(&c, rt);
-    cmd_add(&c, "delete");
     if (force)
         cmd_add(&c, "--force");
     cmd_add(&c, id);
     char msg[768];
-    if ((e = run_simple(rt, &c, "delete", id, msg, sizeof msg)) <= 0)
+    if ((e = run_simple(rt, &c, NULL, msg, sizeof msg)) <= 0)
         return e;
     if (says_unknown(msg))
         return 0;
     /* runc: "cannot delete container ID that is not stopped: running" */
     if (says(msg, "not stopped"))
         return crio_error_set(CRIO_EBUSY, "runtime %s delete %s: %s", rt->name, id, msg);
-    return runtime_failed(rt, "delete", id, msg);
+    return runtime_failed(rt, &c, msg);
 }
 
 static int parse_state(const crio_runtime *rt, const char *id, const crio_spawn_result *res, char **status,
@@ -442,18 +447,16 @@ static int parse_state(const crio_runtime *rt, const char *id, const crio_spawn_
 
 int crio_runtime_state(const crio_runtime *rt, const char *id, char **status, pid_t *pid)
 {
-    int e = check_id(id);
+    struct cmd c;
+    int e = cmd_begin(&c, rt, "state", id);
     if (e < 0)
         return e;
-    struct cmd c;
-    cmd_runtime(&c, rt);
-    cmd_add(&c, "state");
     cmd_add(&c, id);
     crio_spawn_opts o = { .timeout_ms = 0 };
     crio_spawn_result res;
-    if ((e = cmd_run(rt, &c, "state", id, &o, &res)) == 0) {
+    if ((e = cmd_run(rt, &c, &o, &res)) == 0) {
         char msg[768];
-        e = res.exit_code ? runtime_failed(rt, "state", id, runtime_said(msg, sizeof msg, &res))
+        e = res.exit_code ? runtime_failed(rt, &c, runtime_said(msg, sizeof msg, &res))
                           : parse_state(rt, id, &res, status, pid);
     }
     crio_spawn_result_free(&res);
@@ -480,7 +483,8 @@ static int json_memfd(int *out, const cJSON *json, const char *what)
 
 int crio_runtime_update(const crio_runtime *rt, const char *id, const cJSON *resources)
 {
-    int e = check_id(id);
+    struct cmd c;
+    int e = cmd_begin(&c, rt, "update", id);
     if (e < 0)
         return e;
     if (!cJSON_IsObject(resources))
@@ -488,20 +492,14 @@ int crio_runtime_update(const crio_runtime *rt, const char *id, const cJSON *res
     _cleanup_close_ int fd = -1;
     if ((e = json_memfd(&fd, resources, "crio-resources")) < 0)
         return e;
-    struct cmd c;
-    cmd_runtime(&c, rt);
-    cmd_add(&c, "update");
     cmd_add(&c, "--resources");
     cmd_add(&c, "/proc/self/fd/3");
     cmd_add(&c, id);
     crio_spawn_opts o = { .pass_fds = &fd, .n_pass_fds = 1 };
-    crio_spawn_result res;
-    if ((e = cmd_run(rt, &c, "update", id, &o, &res)) == 0 && res.exit_code) {
-        char msg[768];
-        e = runtime_failed(rt, "update", id, runtime_said(msg, sizeof msg, &res));
-    }
-    crio_spawn_result_free(&res);
-    return e;
+    char msg[768];
+    if ((e = run_simple(rt, &c, &o, msg, sizeof msg)) <= 0)
+        return e;
+    return runtime_failed(rt, &c, msg);
 }
 
 /* ---- exec ---- */
@@ -567,14 +565,14 @@ static void remove_file(char **path)
     }
 }
 
-static int exec_failed(const crio_runtime *rt, const char *id, const crio_spawn_result *res)
+static int exec_failed(const crio_runtime *rt, const struct cmd *c, const crio_spawn_result *res)
 {
     char msg[768];
     runtime_said(msg, sizeof msg, res);
     /* runc: "exec failed: cannot exec in a stopped container" */
     if (says(msg, "stopped container") || says(msg, "not running"))
-        return crio_error_set(CRIO_EBUSY, "runtime %s exec %s: %s", rt->name, id, msg);
-    return runtime_failed(rt, "exec", id, msg);
+        return crio_error_set(CRIO_EBUSY, "runtime %s exec %s: %s", rt->name, c->id, msg);
+    return runtime_failed(rt, c, msg);
 }
 
 static void take_output(crio_exec_output *out, crio_spawn_result *res)
@@ -590,7 +588,8 @@ int crio_runtime_exec_sync(const crio_runtime *rt, const char *id, const cJSON *
                            size_t cap, crio_exec_output *out)
 {
     *out = (crio_exec_output){ .exit_code = -1 };
-    int e = check_id(id);
+    struct cmd c;
+    int e = cmd_begin(&c, rt, "exec", id);
     if (e < 0)
         return e;
     if (!cJSON_IsObject(process) || timeout_ms < 0)
@@ -599,9 +598,6 @@ int crio_runtime_exec_sync(const crio_runtime *rt, const char *id, const cJSON *
     _cleanup_(remove_file) char *pid_file = NULL;
     if ((e = json_memfd(&fd, process, "crio-process")) < 0 || (e = make_pid_file(&pid_file, rt)) < 0)
         return e;
-    struct cmd c;
-    cmd_runtime(&c, rt);
-    cmd_add(&c, "exec");
     cmd_add(&c, "--process");
     cmd_add(&c, "/proc/self/fd/3");
     cmd_add(&c, "--pid-file");
@@ -615,10 +611,10 @@ int crio_runtime_exec_sync(const crio_runtime *rt, const char *id, const cJSON *
         .on_timeout = kill_exec_process, .payload = pid_file,
     };
     crio_spawn_result res;
-    if ((e = cmd_run(rt, &c, "exec", id, &o, &res)) == 0) {
+    if ((e = cmd_run(rt, &c, &o, &res)) == 0) {
         /* The runtime writes the pid file only once the process started: else it failed itself. */
         if (res.exit_code != 0 && read_pid_file(pid_file) == 0)
-            e = exec_failed(rt, id, &res);
+            e = exec_failed(rt, &c, &res);
         else
             take_output(out, &res);
     }

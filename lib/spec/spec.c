@@ -76,6 +76,26 @@ const cJSON *crio_spec_cri_get(const cJSON *tree, const char *path)
     return cur;
 }
 
+const char *crio_spec_cri_string(const cJSON *tree, const char *path)
+{
+    const cJSON *v = crio_spec_cri_get(tree, path);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+int64_t crio_spec_cri_int(const cJSON *tree, const char *path, int64_t def)
+{
+    const cJSON *v = crio_spec_cri_get(tree, path);
+    if (!cJSON_IsNumber(v) || !(v->valuedouble >= -9.2e18 && v->valuedouble <= 9.2e18))
+        return def;
+    return (int64_t)v->valuedouble;
+}
+
+bool crio_spec_cri_bool(const cJSON *tree, const char *path, bool def)
+{
+    const cJSON *v = crio_spec_cri_get(tree, path);
+    return cJSON_IsBool(v) ? cJSON_IsTrue(v) : def;
+}
+
 /* The builders below return 0 or CRIO_ENOMEM, and always consume the item they are given. */
 static int put_item(cJSON *obj, const char *key, cJSON *item)
 {
@@ -135,25 +155,6 @@ static int set_item(cJSON *obj, const char *key, cJSON *item)
         return crio_error_oom();
     }
     return put_item(obj, key, item);
-}
-
-static int64_t get_int(const cJSON *tree, const char *path, int64_t def)
-{
-    const cJSON *v = crio_spec_cri_get(tree, path);
-    if (!cJSON_IsNumber(v) || !(v->valuedouble >= -9.2e18 && v->valuedouble <= 9.2e18))
-        return def;
-    return (int64_t)v->valuedouble;
-}
-
-static const char *get_str(const cJSON *tree, const char *path)
-{
-    const cJSON *v = crio_spec_cri_get(tree, path);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-static bool get_bool(const cJSON *tree, const char *path)
-{
-    return cJSON_IsTrue(crio_spec_cri_get(tree, path));
 }
 
 static bool nonempty(const char *s)
@@ -633,7 +634,7 @@ typedef struct user_ids {
 
 static int cri_id(uint32_t *out, const cJSON *int64_value, const char *what)
 {
-    int64_t v = get_int(int64_value, "value", 0);
+    int64_t v = crio_spec_cri_int(int64_value, "value", 0);
     if (v < 0 || v > (int64_t)ID_MAX)
         return crio_error_set(CRIO_EINVAL, "%s %lld is out of range", what, (long long)v);
     *out = (uint32_t)v;
@@ -690,7 +691,7 @@ static int resolve_user_ids(user_ids *u, const gen *g, const etc_db *db)
 {
     memset(u, 0, sizeof *u);
     const cJSON *run_as_user = crio_spec_cri_get(g->sc, "run_as_user");
-    const char *username = get_str(g->sc, "run_as_username");
+    const char *username = crio_spec_cri_string(g->sc, "run_as_username");
     const char *image_user = crio_json_string(g->img, "User");
     int r = 0;
     if (cJSON_IsObject(run_as_user))
@@ -717,8 +718,8 @@ static int resolve_user_ids(user_ids *u, const gen *g, const etc_db *db)
 /* Groups the user is a member of in /etc/group (unless the policy is Strict), then the CRI's supplemental groups. */
 static int additional_gids(gid_list *l, const gen *g, const etc_db *db, const user_ids *u)
 {
-    if (get_int(g->sc, "supplemental_groups_policy", GROUPS_POLICY_MERGE) != GROUPS_POLICY_STRICT && u->name[0] &&
-        db->group) {
+    int64_t policy = crio_spec_cri_int(g->sc, "supplemental_groups_policy", GROUPS_POLICY_MERGE);
+    if (policy != GROUPS_POLICY_STRICT && u->name[0] && db->group) {
         member_query q = { .user = u->name, .gids = l };
         for_each_entry(db->group, 4, member_match, &q);
     }
@@ -1015,13 +1016,14 @@ static int build_process(const gen *g)
         return crio_error_oom();
     int r;
     /* stdin is the monitor's business (it holds the container's stdio), not the runtime's. */
-    if ((r = put_bool(process, "terminal", get_bool(g->ctr, "tty"))) < 0 || (r = build_user(process, g)) < 0 ||
-        (r = build_args(process, g)) < 0 || (r = build_env(process, g)) < 0 || (r = build_cwd(process, g)) < 0 ||
-        (r = build_capabilities(process, g)) < 0 || (r = build_rlimits(process, g)) < 0)
+    if ((r = put_bool(process, "terminal", crio_spec_cri_bool(g->ctr, "tty", false))) < 0 ||
+        (r = build_user(process, g)) < 0 || (r = build_args(process, g)) < 0 || (r = build_env(process, g)) < 0 ||
+        (r = build_cwd(process, g)) < 0 || (r = build_capabilities(process, g)) < 0 ||
+        (r = build_rlimits(process, g)) < 0)
         return r;
-    if ((r = put_bool(process, "noNewPrivileges", get_bool(g->sc, "no_new_privs"))) < 0)
+    if ((r = put_bool(process, "noNewPrivileges", crio_spec_cri_bool(g->sc, "no_new_privs", false))) < 0)
         return r;
-    int64_t adj = get_int(g->ctr, "linux.resources.oom_score_adj", 0);
+    int64_t adj = crio_spec_cri_int(g->ctr, "linux.resources.oom_score_adj", 0);
     return put_num(process, "oomScoreAdj", crio_spec_clamp_oom_score_adj(adj, g->in->oom_score_adj_min));
 }
 
@@ -1033,7 +1035,7 @@ static int64_t ns_mode(const gen *g, const char *kind)
     const cJSON *opts = crio_spec_cri_get(g->sc, "namespace_options");
     if (!cJSON_IsObject(opts))
         opts = crio_spec_cri_get(g->pod, "linux.security_context.namespace_options");
-    return get_int(opts, kind, NS_MODE_POD);
+    return crio_spec_cri_int(opts, kind, NS_MODE_POD);
 }
 
 static ns_how ns_by_path(const char *path)
@@ -1148,14 +1150,14 @@ static int check_cri_mount(cri_mount *cm, const cJSON *m, int index)
     struct stat st;
     if (stat(hpath, &st) < 0)
         return crio_error_set_errno(CRIO_EINVAL, errno, "mount %s: source %s", cm->dest, hpath);
-    cm->propagation = get_int(m, "propagation", PROPAGATION_PRIVATE);
+    cm->propagation = crio_spec_cri_int(m, "propagation", PROPAGATION_PRIVATE);
     if (cm->propagation < PROPAGATION_PRIVATE || cm->propagation > PROPAGATION_BIDIRECTIONAL)
         return crio_error_set(CRIO_EINVAL, "mount %s: unknown propagation %lld", cm->dest,
                               (long long)cm->propagation);
     /* Features the runtimes this generates for (runc 1.1) cannot do: refused rather than half done. */
-    if (get_bool(m, "recursive_read_only"))
+    if (crio_spec_cri_bool(m, "recursive_read_only", false))
         return crio_error_set(CRIO_EINVAL, "mount %s: recursive read-only mounts are not supported", cm->dest);
-    if (nonempty(get_str(m, "image.image")))
+    if (nonempty(crio_spec_cri_string(m, "image.image")))
         return crio_error_set(CRIO_EINVAL, "mount %s: image volumes are not supported", cm->dest);
     if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(m, "uidMappings")) > 0 ||
         cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(m, "gidMappings")) > 0)
@@ -1318,7 +1320,7 @@ static int add_cri_mounts(cJSON *mounts, const mount_plan *plan)
     for (size_t i = 0; i < plan->n; i++) {
         const cri_mount *cm = &plan->cri[i];
         const char *opts[] = { "rbind", propagation_option(cm->propagation), "ro" };
-        size_t nopt = get_bool(cm->m, "readonly") ? 3 : 2;
+        size_t nopt = crio_spec_cri_bool(cm->m, "readonly", false) ? 3 : 2;
         int r = add_mount(mounts, cm->dest, "bind", crio_json_string(cm->m, "host_path"), opts, nopt);
         if (r < 0)
             return r;
@@ -1473,7 +1475,7 @@ static int add_hugepage_limits(cJSON *out, const cJSON *limits)
         if (!nonempty(size))
             return crio_error_set(CRIO_EINVAL, "hugepage_limits: a limit without a page_size");
         _cleanup_json_ cJSON *e = cJSON_CreateObject();
-        if (!e || put_str(e, "pageSize", size) < 0 || put_num(e, "limit", (double)get_int(h, "limit", 0)) < 0)
+        if (!e || put_str(e, "pageSize", size) < 0 || put_num(e, "limit", (double)crio_spec_cri_int(h, "limit", 0)) < 0)
             return crio_error_oom();
         int r = push_item(arr, TAKE_PTR(e));
         if (r < 0)
@@ -1503,9 +1505,9 @@ static int add_unified(cJSON *out, const cJSON *unified)
 /* CRI's 0 means "not set" for every one of these; a CFS quota of -1 means "no limit" and is passed on. */
 static int add_cpu(cJSON *out, const cJSON *res)
 {
-    int64_t shares = get_int(res, "cpu_shares", 0), quota = get_int(res, "cpu_quota", 0),
-            period = get_int(res, "cpu_period", 0);
-    const char *cpus = get_str(res, "cpuset_cpus"), *mems = get_str(res, "cpuset_mems");
+    int64_t shares = crio_spec_cri_int(res, "cpu_shares", 0), quota = crio_spec_cri_int(res, "cpu_quota", 0),
+            period = crio_spec_cri_int(res, "cpu_period", 0);
+    const char *cpus = crio_spec_cri_string(res, "cpuset_cpus"), *mems = crio_spec_cri_string(res, "cpuset_mems");
     if (shares < 0 || period < 0)
         return crio_error_set(CRIO_EINVAL, "resources: cpu_shares %lld and cpu_period %lld must not be negative",
                               (long long)shares, (long long)period);
@@ -1531,8 +1533,8 @@ static int add_cpu(cJSON *out, const cJSON *res)
 /* The swap limit (memory+swap) only when the CRI gives one: OCI leaves it to the runtime otherwise. */
 static int add_memory(cJSON *out, const cJSON *res)
 {
-    int64_t limit = get_int(res, "memory_limit_in_bytes", 0);
-    int64_t swap = get_int(res, "memory_swap_limit_in_bytes", 0);
+    int64_t limit = crio_spec_cri_int(res, "memory_limit_in_bytes", 0);
+    int64_t swap = crio_spec_cri_int(res, "memory_swap_limit_in_bytes", 0);
     if (limit < 0 || swap < 0)
         return crio_error_set(CRIO_EINVAL, "resources: memory limits must not be negative");
     if (limit == 0 && swap == 0)
@@ -1735,8 +1737,8 @@ static int check_input(const crio_spec_input *in)
 
 static int check_privileged(gen *g)
 {
-    g->privileged = get_bool(g->sc, "privileged");
-    bool pod_allows = g->in->pod_privileged || get_bool(g->pod, "linux.security_context.privileged");
+    g->privileged = crio_spec_cri_bool(g->sc, "privileged", false);
+    bool pod_allows = g->in->pod_privileged || crio_spec_cri_bool(g->pod, "linux.security_context.privileged", false);
     if (g->privileged && !pod_allows)
         return crio_error_set(CRIO_EINVAL, "%s is privileged but its pod is not", g->name);
     return 0;
@@ -1751,8 +1753,8 @@ static void init_gen(gen *g, const crio_spec_input *in, cJSON *spec)
     g->sc = crio_spec_cri_get(in->container, "linux.security_context");
     g->img = image_config_of(in->image_config);
     g->spec = spec;
-    g->readonly_rootfs = get_bool(g->sc, "readonly_rootfs");
-    const char *name = get_str(in->container, "metadata.name");
+    g->readonly_rootfs = crio_spec_cri_bool(g->sc, "readonly_rootfs", false);
+    const char *name = crio_spec_cri_string(in->container, "metadata.name");
     if (nonempty(in->container_id))
         snprintf(g->name, sizeof g->name, "container %.12s", in->container_id);
     else
@@ -1876,7 +1878,7 @@ static const int cri_signals[] = {
 
 int crio_spec_container_stop_signal(const cJSON *container, const cJSON *image_config)
 {
-    int64_t v = get_int(container, "stop_signal", 0);
+    int64_t v = crio_spec_cri_int(container, "stop_signal", 0);
     if (v >= 1 && v < (int64_t)CRIO_ARRAY_SIZE(cri_signals))
         return cri_signals[v];
     if (v >= 35 && v <= 50) /* SIGRTMIN, SIGRTMINPLUS1..15 */

@@ -89,6 +89,14 @@ int crio_spec_clamp_oom_score_adj(int64_t wanted, int min);
 
 /* The member of a CRI tree at a dotted path ("linux.security_context.privileged"), or NULL. */
 const cJSON *crio_spec_cri_get(const cJSON *tree, const char *path);
+/*
+ * Typed reads at a dotted path: the member when present and of that type,
+ * else NULL / `def`.  A number beyond int64 reads as `def`; a fraction is
+ * cut (normalised configurations hold integers only).
+ */
+const char *crio_spec_cri_string(const cJSON *tree, const char *path);
+int64_t crio_spec_cri_int(const cJSON *tree, const char *path, int64_t def);
+bool crio_spec_cri_bool(const cJSON *tree, const char *path, bool def);
 
 /* Test hook: resolve /etc/passwd by the O_NOFOLLOW walk even where openat2 exists. */
 void crio_spec_force_fallback_resolver(bool on);

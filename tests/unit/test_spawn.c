@@ -1,4 +1,4 @@
-/* lib/base/spawn: output capture and caps, explicit environment, closed fds, timeouts, errors. */
+/* lib/base/spawn: output capture and caps, explicit environment, closed fds, timeouts, errors, forked helpers. */
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <errno.h>
@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/error.h"
 #include "base/spawn.h"
 
@@ -437,4 +438,83 @@ Test(spawn, many_short_runs_are_fast)
     cr_log_info("spawn+wait of /bin/true: %.3f ms each", ms);
     /* Generous: a fork of a big process or a sleep-based wait would show here. */
     cr_assert_lt(ms, 25.0, "%.3f ms per run", ms);
+}
+
+Test(spawn, fork_helper_blocks_signals_and_connects_pipes)
+{
+    sigset_t before;
+    pthread_sigmask(SIG_SETMASK, NULL, &before);
+    pid_t pid;
+    crio_helper_fds fds;
+    cr_assert_eq(crio_fork_helper(&pid, &fds, "test helper", NULL, 0), 0, "%s", errmsg());
+    if (pid == 0) {
+        /* The helper: reports whether SIGTERM is blocked, then waits for EOF. */
+        sigset_t mask;
+        pthread_sigmask(SIG_SETMASK, NULL, &mask);
+        char c = sigismember(&mask, SIGTERM) ? 'b' : 'u';
+        char go;
+        if (write(fds.report, &c, 1) != 1 || read(fds.control, &go, 1) != 0)
+            _exit(1);
+        _exit(0);
+    }
+    cr_assert(fcntl(fds.report, F_GETFD) & FD_CLOEXEC);
+    cr_assert(fcntl(fds.control, F_GETFD) & FD_CLOEXEC);
+    char c = 0;
+    cr_assert_eq(read(fds.report, &c, 1), 1);
+    cr_assert_eq(c, 'b', "the helper's signals are blocked");
+    /* Only the helper holds the pipes' other ends: closing ours is its EOF. */
+    close(fds.control);
+    int status;
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status 0x%x", status);
+    cr_assert_eq(read(fds.report, &c, 1), 0, "EOF once the helper is gone");
+    close(fds.report);
+    sigset_t after;
+    pthread_sigmask(SIG_SETMASK, NULL, &after);
+    cr_assert_eq(sigismember(&after, SIGTERM), sigismember(&before, SIGTERM), "the caller's mask is restored");
+}
+
+Test(spawn, fork_helper_keeps_only_its_own_fds)
+{
+    /* Two helpers at once: the second must not hold the first's pipes (or the first never sees EOF). */
+    pid_t a, b;
+    crio_helper_fds fa, fb;
+    int extra[2];
+    cr_assert_eq(pipe2(extra, O_CLOEXEC), 0);
+    cr_assert_eq(crio_fork_helper(&a, &fa, "first", NULL, 0), 0, "%s", errmsg());
+    if (a == 0) {
+        char go;
+        _exit(read(fa.control, &go, 1) == 0 ? 0 : 1);
+    }
+    cr_assert_eq(crio_fork_helper(&b, &fb, "second", &extra[0], 1), 0, "%s", errmsg());
+    if (b == 0) {
+        /* 'k': the kept fd is open; 'x': the other one and the first helper's pipes are not. */
+        char r[2] = { fcntl(extra[0], F_GETFD) >= 0 ? 'k' : '-',
+                      fcntl(extra[1], F_GETFD) < 0 && fcntl(fa.control, F_GETFD) < 0 && fcntl(fa.report, F_GETFD) < 0
+                          ? 'x' : '-' };
+        _exit(write(fb.report, r, 2) == 2 ? 0 : 1);
+    }
+    char r[2] = { 0 };
+    cr_assert_eq(read(fb.report, r, 2), 2);
+    cr_assert_eq(r[0], 'k', "the fd asked for is kept");
+    cr_assert_eq(r[1], 'x', "nothing else of ours is inherited");
+    close(fa.control); /* with the second helper still alive, the first must see EOF */
+    int status;
+    cr_assert_eq(waitpid(a, &status, 0), a);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    cr_assert_eq(waitpid(b, &status, 0), b);
+    close(fa.report);
+    close(fb.report);
+    close(fb.control);
+    close(extra[0]);
+    close(extra[1]);
+}
+
+Test(clock, sleep_ms_waits_on_the_monotonic_clock)
+{
+    int64_t t0 = crio_monotonic_ms();
+    crio_sleep_ms(30);
+    int64_t t1 = crio_monotonic_ms();
+    cr_assert_geq(t1 - t0, 30);
+    cr_assert_lt(t1 - t0, 5000);
 }
