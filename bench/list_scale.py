@@ -27,18 +27,13 @@ is incomplete, or crio-server crashes or does not exit 0 on SIGTERM.
 
 import argparse
 import os
-import shutil
 import statistics
 import sys
-import tempfile
 import time
-
-import grpc
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from pod_start import (BenchError, CrioServer, Deadline, api, become_subreaper, busybox_image,  # noqa: E402
-                       cleanup_on_signals, log, rpc_error_text, make_pods, percentile, reap_orphans, umount_under)
+from pod_start import BenchError, api, crio_bench, log, make_pods, percentile, run_main  # noqa: E402
 
 WARMUP = 20
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -71,64 +66,40 @@ def main():
     a = ap.parse_args()
     if a.pods < 1 or a.per_pod < 1 or a.calls < 1:
         ap.error("--pods, --per-pod and --calls must be at least 1")
-    build = os.path.abspath(a.build)
-    cleanup_on_signals()
-    become_subreaper()
-    img = busybox_image(build)
-    tmp = tempfile.mkdtemp(prefix="crio-bench-list.", dir=os.environ.get("TMPDIR", "/tmp"))
-    srv = CrioServer(build)
     n_ctr = a.pods * a.per_pod
-    try:
-        with Deadline(a.timeout, "the listing benchmark"):
-            srv.start()
-            srv.import_image(img["layout"])
-            log("== list: %d pods x %d containers (%s), ListContainers and ListPodSandbox, %d calls each"
-                % (a.pods, a.per_pod, "started" if a.start else "created", a.calls))
-            make_pods(srv, a.pods, a.per_pod, a.start, "list")
+    with crio_bench(os.path.abspath(a.build), a.timeout, "the listing benchmark", "list_scale", "crio-bench-list.",
+                    a.pods) as srv:
+        log("== list: %d pods x %d containers (%s), ListContainers and ListPodSandbox, %d calls each"
+            % (a.pods, a.per_pod, "started" if a.start else "created", a.calls))
+        make_pods(srv, a.pods, a.per_pod, a.start, "list")
 
-            reqs = {"ListContainers": api.ListContainersRequest(), "ListPodSandbox": api.ListPodSandboxRequest()}
-            raw = {m: srv.cri.stub(m, req_cls=type(r), raw=True) for m, r in reqs.items()}
-            want = {"ListContainers": n_ctr, "ListPodSandbox": a.pods}
-            res = {}
-            for m, req in reqs.items():
-                timed_calls(raw[m], req, WARMUP)
-                cpu0 = proc_cpu(srv.proc.pid)
-                times, body = timed_calls(raw[m], req, a.calls)
-                cpu = (proc_cpu(srv.proc.pid) - cpu0) / a.calls * 1000
-                srv.check_alive(m)
-                reply = getattr(api, m + "Response").FromString(body)
-                got = len(reply.containers if m == "ListContainers" else reply.items)
-                if got != want[m]:
-                    raise BenchError("%s listed %d, want %d" % (m, got, want[m]))
-                if m == "ListContainers":
-                    want_state = api.CONTAINER_RUNNING if a.start else api.CONTAINER_CREATED
-                    bad = [c for c in reply.containers if c.state != want_state]
-                    if bad:
-                        raise BenchError("ListContainers: %d containers are not %s (first: %s is %s)"
-                                         % (len(bad), api.ContainerState.Name(want_state), bad[0].id[:12],
-                                            api.ContainerState.Name(bad[0].state)))
-                ms = [t * 1000 for t in times]
-                res[m] = (statistics.median(ms), percentile(ms, 99), max(ms), len(body), cpu)
-                log("   %-15s %4d items, reply %6.1f KiB: p50 %.3f ms  p99 %.3f ms  max %.3f ms;"
-                    " crio-server CPU %.2f ms/call  (target p99 < 2 ms: %s)"
-                    % (m, got, len(body) / 1024, res[m][0], res[m][1], res[m][2], cpu,
-                       "PASS" if res[m][1] < 2 else "MISS"))
-            log("   tearing down %d pods" % a.pods)
-            t0 = time.monotonic()
-            srv.stop()
-            log("   removed in %.1f s" % (time.monotonic() - t0))
-    except (BenchError, grpc.RpcError):
-        tail = srv.log_tail()
-        if tail.strip():
-            sys.stderr.write("bench/list_scale: crio-server log (tail):\n%s\n" % tail)
-        raise
-    finally:
-        try:
-            srv.force_cleanup()
-        finally:
-            reap_orphans()
-            umount_under(tmp)
-            shutil.rmtree(tmp, ignore_errors=True)
+        reqs = {"ListContainers": api.ListContainersRequest(), "ListPodSandbox": api.ListPodSandboxRequest()}
+        raw = {m: srv.cri.stub(m, req_cls=type(r), raw=True) for m, r in reqs.items()}
+        want = {"ListContainers": n_ctr, "ListPodSandbox": a.pods}
+        res = {}
+        for m, req in reqs.items():
+            timed_calls(raw[m], req, WARMUP)
+            cpu0 = proc_cpu(srv.proc.pid)
+            times, body = timed_calls(raw[m], req, a.calls)
+            cpu = (proc_cpu(srv.proc.pid) - cpu0) / a.calls * 1000
+            srv.check_alive(m)
+            reply = getattr(api, m + "Response").FromString(body)
+            got = len(reply.containers if m == "ListContainers" else reply.items)
+            if got != want[m]:
+                raise BenchError("%s listed %d, want %d" % (m, got, want[m]))
+            if m == "ListContainers":
+                want_state = api.CONTAINER_RUNNING if a.start else api.CONTAINER_CREATED
+                bad = [c for c in reply.containers if c.state != want_state]
+                if bad:
+                    raise BenchError("ListContainers: %d containers are not %s (first: %s is %s)"
+                                     % (len(bad), api.ContainerState.Name(want_state), bad[0].id[:12],
+                                        api.ContainerState.Name(bad[0].state)))
+            ms = [t * 1000 for t in times]
+            res[m] = (statistics.median(ms), percentile(ms, 99), max(ms), len(body), cpu)
+            log("   %-15s %4d items, reply %6.1f KiB: p50 %.3f ms  p99 %.3f ms  max %.3f ms;"
+                " crio-server CPU %.2f ms/call  (target p99 < 2 ms: %s)"
+                % (m, got, len(body) / 1024, res[m][0], res[m][1], res[m][2], cpu,
+                   "PASS" if res[m][1] < 2 else "MISS"))
 
     lc, lp = res["ListContainers"], res["ListPodSandbox"]
     log("list-summary containers=%d pods=%d lc_p50=%.3f lc_p99=%.3f lc_max=%.3f lp_p50=%.3f lp_p99=%.3f lp_max=%.3f"
@@ -138,11 +109,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except BenchError as e:
-        sys.stderr.write("bench/list_scale: %s\n" % e)
-        sys.exit(1)
-    except grpc.RpcError as e:
-        sys.stderr.write("bench/list_scale: crio: %s\n" % rpc_error_text(e))
-        sys.exit(1)
+    run_main(main, "list_scale")

@@ -27,17 +27,11 @@ exit 0 on SIGTERM.
 
 import argparse
 import os
-import shutil
 import sys
-import tempfile
-import time
-
-import grpc
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from pod_start import (BenchError, CrioServer, Deadline, api, become_subreaper, busybox_image,  # noqa: E402
-                       cleanup_on_signals, log, rpc_error_text, make_pods, pids_of, pss_kib, reap_orphans, umount_under,
+from pod_start import (BenchError, api, crio_bench, log, make_pods, pids_of, pss_kib, run_main,  # noqa: E402
                        vm_rss_kib)
 
 
@@ -49,72 +43,48 @@ def main():
     a = ap.parse_args()
     if a.pods < 1:
         ap.error("--pods must be at least 1")
-    build = os.path.abspath(a.build)
-    cleanup_on_signals()
-    become_subreaper()
-    img = busybox_image(build)
-    tmp = tempfile.mkdtemp(prefix="crio-bench-rss.", dir=os.environ.get("TMPDIR", "/tmp"))
-    srv = CrioServer(build)
-    try:
-        with Deadline(a.timeout, "the memory benchmark"):
-            srv.start()
-            srv.import_image(img["layout"])
-            idle = vm_rss_kib(srv.proc.pid)
-            log("== memory: crio-server and crio-monitor VmRSS with %d running pods (one busybox sleep each)"
-                % a.pods)
-            log("   crio-server after start and the image import: %s KiB" % idle)
-            pods = make_pods(srv, a.pods, 1, True, "rss")
+    with crio_bench(os.path.abspath(a.build), a.timeout, "the memory benchmark", "pod_rss", "crio-bench-rss.",
+                    a.pods) as srv:
+        idle = vm_rss_kib(srv.proc.pid)
+        log("== memory: crio-server and crio-monitor VmRSS with %d running pods (one busybox sleep each)"
+            % a.pods)
+        log("   crio-server after start and the image import: %s KiB" % idle)
+        pods = make_pods(srv, a.pods, 1, True, "rss")
 
-            # One round of what a kubelet asks.
-            cri = srv.cri
-            ctrs = cri("ListContainers", api.ListContainersRequest()).containers
-            items = cri("ListPodSandbox", api.ListPodSandboxRequest()).items
-            if len(items) != a.pods or len(ctrs) != a.pods:
-                raise BenchError("crio lists %d pods and %d containers, want %d of each"
-                                 % (len(items), len(ctrs), a.pods))
-            for pod, (ctr,) in pods:
-                cri("PodSandboxStatus", api.PodSandboxStatusRequest(pod_sandbox_id=pod))
-                st = cri("ContainerStatus", api.ContainerStatusRequest(container_id=ctr)).status
-                if st.state != api.CONTAINER_RUNNING:
-                    raise BenchError("container %s is %s (exit code %d, %r)" % (
-                        ctr[:12], api.ContainerState.Name(st.state), st.exit_code, st.reason))
-            srv.check_alive("the status calls")
+        # One round of what a kubelet asks.
+        cri = srv.cri
+        ctrs = cri("ListContainers", api.ListContainersRequest()).containers
+        items = cri("ListPodSandbox", api.ListPodSandboxRequest()).items
+        if len(items) != a.pods or len(ctrs) != a.pods:
+            raise BenchError("crio lists %d pods and %d containers, want %d of each"
+                             % (len(items), len(ctrs), a.pods))
+        for pod, (ctr,) in pods:
+            cri("PodSandboxStatus", api.PodSandboxStatusRequest(pod_sandbox_id=pod))
+            st = cri("ContainerStatus", api.ContainerStatusRequest(container_id=ctr)).status
+            if st.state != api.CONTAINER_RUNNING:
+                raise BenchError("container %s is %s (exit code %d, %r)" % (
+                    ctr[:12], api.ContainerState.Name(st.state), st.exit_code, st.reason))
+        srv.check_alive("the status calls")
 
-            server_kib = vm_rss_kib(srv.proc.pid)
-            server_pss = pss_kib(srv.proc.pid)
-            mons = pids_of(srv.monitor, srv.dir)
-            if len(mons) != a.pods:
-                raise BenchError("found %d crio-monitor processes of this server (%s), want %d (one per container)"
-                                 % (len(mons), srv.monitor, a.pods))
-            rss = [vm_rss_kib(p) for p in mons]
-            pss = [pss_kib(p) for p in mons]
-            rss = [r for r in rss if r is not None]
-            pss = [p for p in pss if p is not None]
-            if len(rss) != a.pods:
-                raise BenchError("%d of the crio-monitor processes exited while measured" % (a.pods - len(rss)))
-            avg = sum(rss) / len(rss)
-            pavg = sum(pss) / len(pss) if pss else 0
-            log("   crio-server: VmRSS %d KiB (%.1f MiB), Pss %s KiB   (target VmRSS < 20 MiB: %s)"
-                % (server_kib, server_kib / 1024, server_pss, "PASS" if server_kib < 20480 else "MISS"))
-            log("   crio-monitor x %d: VmRSS avg %.0f KiB, min %d, max %d KiB; Pss avg %.0f KiB"
-                "   (target VmRSS < 1 MiB each: %s)"
-                % (len(rss), avg, min(rss), max(rss), pavg, "PASS" if max(rss) < 1024 else "MISS"))
-            log("   tearing down %d pods" % a.pods)
-            t0 = time.monotonic()
-            srv.stop()
-            log("   removed in %.1f s" % (time.monotonic() - t0))
-    except (BenchError, grpc.RpcError):
-        tail = srv.log_tail()
-        if tail.strip():
-            sys.stderr.write("bench/pod_rss: crio-server log (tail):\n%s\n" % tail)
-        raise
-    finally:
-        try:
-            srv.force_cleanup()
-        finally:
-            reap_orphans()
-            umount_under(tmp)
-            shutil.rmtree(tmp, ignore_errors=True)
+        server_kib = vm_rss_kib(srv.proc.pid)
+        server_pss = pss_kib(srv.proc.pid)
+        mons = pids_of(srv.monitor, srv.dir)
+        if len(mons) != a.pods:
+            raise BenchError("found %d crio-monitor processes of this server (%s), want %d (one per container)"
+                             % (len(mons), srv.monitor, a.pods))
+        rss = [vm_rss_kib(p) for p in mons]
+        pss = [pss_kib(p) for p in mons]
+        rss = [r for r in rss if r is not None]
+        pss = [p for p in pss if p is not None]
+        if len(rss) != a.pods:
+            raise BenchError("%d of the crio-monitor processes exited while measured" % (a.pods - len(rss)))
+        avg = sum(rss) / len(rss)
+        pavg = sum(pss) / len(pss) if pss else 0
+        log("   crio-server: VmRSS %d KiB (%.1f MiB), Pss %s KiB   (target VmRSS < 20 MiB: %s)"
+            % (server_kib, server_kib / 1024, server_pss, "PASS" if server_kib < 20480 else "MISS"))
+        log("   crio-monitor x %d: VmRSS avg %.0f KiB, min %d, max %d KiB; Pss avg %.0f KiB"
+            "   (target VmRSS < 1 MiB each: %s)"
+            % (len(rss), avg, min(rss), max(rss), pavg, "PASS" if max(rss) < 1024 else "MISS"))
 
     log("podrss-summary pods=%d server_kib=%d server_pss_kib=%s idle_kib=%s monitors=%d monitor_avg_kib=%.0f"
         " monitor_max_kib=%d monitor_pss_avg_kib=%.0f"
@@ -123,11 +93,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except BenchError as e:
-        sys.stderr.write("bench/pod_rss: %s\n" % e)
-        sys.exit(1)
-    except grpc.RpcError as e:
-        sys.stderr.write("bench/pod_rss: crio: %s\n" % rpc_error_text(e))
-        sys.exit(1)
+    run_main(main, "pod_rss")

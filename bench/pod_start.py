@@ -43,11 +43,13 @@ crio call fails, a container does not run, crio-server crashes or does not
 exit 0 on SIGTERM; a missed target is not a failure.
 
 This file is also the shared machinery of bench/list_scale.py and
-bench/pod_rss.py (CrioServer, Cri, the request builders, the cleanup).
+bench/pod_rss.py (CrioServer, Cri, the request builders, the cleanup,
+crio_bench and run_main).
 """
 
 import argparse
 import atexit
+import contextlib
 import ctypes
 import json
 import os
@@ -153,26 +155,24 @@ def spawn(argv, logpath, **kw):
     return p
 
 
-def vm_rss_kib(pid):
+def proc_kib(pid, name, key):
+    """The figure (KiB) of line `key` ("VmRSS:") of /proc/PID/NAME, or None."""
     try:
-        with open("/proc/%d/status" % pid) as f:
+        with open("/proc/%d/%s" % (pid, name)) as f:
             for line in f:
-                if line.startswith("VmRSS:"):
+                if line.startswith(key):
                     return int(line.split()[1])
     except OSError:
         pass
     return None
+
+
+def vm_rss_kib(pid):
+    return proc_kib(pid, "status", "VmRSS:")
 
 
 def pss_kib(pid):
-    try:
-        with open("/proc/%d/smaps_rollup" % pid) as f:
-            for line in f:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return None
+    return proc_kib(pid, "smaps_rollup", "Pss:")
 
 
 def cmdline(pid):
@@ -318,6 +318,18 @@ def runc_cleanup(root, extra=()):
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=30)
 
 
+def remove_leftovers(runc_root, d, cgroup_parent):
+    """After a runtime's processes are gone: its runc containers, the mounts
+    under its directory d and its cgroup parent; then the orphans are reaped."""
+    try:
+        runc_cleanup(runc_root)
+    except (OSError, subprocess.SubprocessError):
+        pass
+    umount_under(d)
+    remove_cgroup_parent(cgroup_parent)
+    reap_orphans()
+
+
 def percentile(values, p):
     """Nearest-rank percentile (p in 0..100)."""
     v = sorted(values)
@@ -451,6 +463,31 @@ def rpc_error_text(e):
     return str(e)
 
 
+class CriProcess:
+    """A CRI server process of ours (crio-server, containerd) and the channel to it."""
+
+    proc = None
+    cri = None
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def force_stop(self, what, timeout):
+        """Best effort: every pod removed (each call within `timeout` s), the
+        channel closed, the process stopped."""
+        try:
+            if self.alive() and self.cri:
+                remove_all_pods(self.cri, timeout=timeout)
+        except Exception:
+            pass
+        if self.cri:
+            self.cri.close()
+            self.cri = None
+        if self.proc is not None:
+            stop_process(self.proc, what, must_succeed=False)
+            self.proc = None
+
+
 # ---------------------------------------------------------------- images
 
 def busybox_image(build):
@@ -460,7 +497,7 @@ def busybox_image(build):
 
 # ---------------------------------------------------------------- crio-server
 
-class CrioServer:
+class CrioServer(CriProcess):
     """One crio-server on a scratch directory: root, runroot, runc's state
     root, logs and cgroup parent (/crio-bench-PID-NAME) all its own.
 
@@ -503,9 +540,6 @@ class CrioServer:
         wait_socket(self.sock, self.proc, "crio-server")
         self.cri = Cri(self.sock)
         return self
-
-    def alive(self):
-        return self.proc is not None and self.proc.poll() is None
 
     def check_alive(self, during, grace=0):
         """Raises when crio-server has exited; grace: seconds to give a dying
@@ -555,27 +589,59 @@ class CrioServer:
 
     def force_cleanup(self):
         """After stop() or a failure: nothing of this server is left running or mounted."""
-        try:
-            if self.alive() and self.cri:
-                remove_all_pods(self.cri, timeout=20)
-        except Exception:
-            pass
-        if self.cri:
-            self.cri.close()
-            self.cri = None
-        if self.proc is not None:
-            stop_process(self.proc, "crio-server", must_succeed=False)
-            self.proc = None
+        self.force_stop("crio-server", 20)
         kill_pids(pids_of(self.monitor, self.dir))
-        try:
-            runc_cleanup(self.runc_root)
-        except (OSError, subprocess.SubprocessError):
-            pass
-        umount_under(self.dir)
-        remove_cgroup_parent(self.cgroup_parent)
-        reap_orphans()
+        remove_leftovers(self.runc_root, self.dir, self.cgroup_parent)
         if not mounts_under(self.dir):
             shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def crio_bench(build, timeout, what, prog, tmp_prefix, pods):
+    """What list_scale.py and pod_rss.py run in: a CrioServer, started and
+    with busybox:1 imported, within a Deadline of `timeout` s for `what`.
+    On leaving, the `pods` pods are torn down (timed); on a failure the
+    server's log tail goes to stderr (as bench/PROG); whatever happens,
+    nothing of the server is left behind."""
+    cleanup_on_signals()
+    become_subreaper()
+    img = busybox_image(build)
+    tmp = tempfile.mkdtemp(prefix=tmp_prefix, dir=os.environ.get("TMPDIR", "/tmp"))
+    srv = CrioServer(build)
+    try:
+        with Deadline(timeout, what):
+            srv.start()
+            srv.import_image(img["layout"])
+            yield srv
+            log("   tearing down %d pods" % pods)
+            t0 = time.monotonic()
+            srv.stop()
+            log("   removed in %.1f s" % (time.monotonic() - t0))
+    except (BenchError, grpc.RpcError):
+        tail = srv.log_tail()
+        if tail.strip():
+            sys.stderr.write("bench/%s: crio-server log (tail):\n%s\n" % (prog, tail))
+        raise
+    finally:
+        try:
+            srv.force_cleanup()
+        finally:
+            reap_orphans()
+            umount_under(tmp)
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run_main(main, prog):
+    """Exits with main()'s status; a BenchError or a crio call's failure is
+    one line on stderr (as bench/PROG) and status 1."""
+    try:
+        sys.exit(main())
+    except BenchError as e:
+        sys.stderr.write("bench/%s: %s\n" % (prog, e))
+        sys.exit(1)
+    except grpc.RpcError as e:
+        sys.stderr.write("bench/%s: crio: %s\n" % (prog, rpc_error_text(e)))
+        sys.exit(1)
 
 
 # ---------------------------------------------------------------- the start sequence, timed
@@ -754,13 +820,7 @@ class RuncTool:
         reap_orphans()
 
     def teardown(self):
-        try:
-            runc_cleanup(self.state)
-        except (OSError, subprocess.SubprocessError):
-            pass
-        umount_under(self.dir)
-        remove_cgroup_parent(self.cgroup_parent)
-        reap_orphans()
+        remove_leftovers(self.state, self.dir, self.cgroup_parent)
 
 
 PAUSE_C = r"""
@@ -780,7 +840,7 @@ int main(void)
 """
 
 
-class CtrTool:
+class CtrTool(CriProcess):
     """containerd 1.6's CRI plugin, on a private root, state and socket."""
     name = "ctr"
 
@@ -892,26 +952,10 @@ class CtrTool:
         return times
 
     def teardown(self):
-        try:
-            if self.cri and self.proc is not None and self.proc.poll() is None:
-                remove_all_pods(self.cri, timeout=30)
-        except Exception:
-            pass
-        if self.cri:
-            self.cri.close()
-            self.cri = None
-        if self.proc is not None:
-            stop_process(self.proc, "containerd", must_succeed=False)
-            self.proc = None
+        self.force_stop("containerd", 30)
         # Shims outlive containerd; nothing of ours may.
         kill_pids(pids_of(shutil.which("containerd-shim-runc-v2") or "/usr/bin/containerd-shim-runc-v2", self.sock))
-        try:
-            runc_cleanup(os.path.join(self.runc_root, "k8s.io"))
-        except (OSError, subprocess.SubprocessError):
-            pass
-        umount_under(self.dir)
-        remove_cgroup_parent(self.cgroup_parent)
-        reap_orphans()
+        remove_leftovers(os.path.join(self.runc_root, "k8s.io"), self.dir, self.cgroup_parent)
         if self.made_run_dir:
             for d in ("/run/containerd/s", "/run/containerd"):
                 try:
@@ -1033,11 +1077,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except BenchError as e:
-        sys.stderr.write("bench/pod_start: %s\n" % e)
-        sys.exit(1)
-    except grpc.RpcError as e:
-        sys.stderr.write("bench/pod_start: %s\n" % rpc_error_text(e))
-        sys.exit(1)
+    run_main(main, "pod_start")

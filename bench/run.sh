@@ -179,46 +179,43 @@ summary_field() {   # file key: the value of key= on the file's *-summary line
     sed -n 's/^[a-z]*-summary //p' "$1" 2>/dev/null | tr ' ' '\n' | sed -n "s|^$2=||p"
 }
 
-bench_unpack() {
+# One benchmark: its title, then the command's output (kept in $TMP/NAME.out);
+# a non-zero exit fails the run, naming WHAT.
+bench_part() {   # name what title command...
+    name=$1
+    what=$2
     echo
-    echo "== unpack: crio_layer_unpack vs tar -xzf, the same ~200 MiB gzip layer, $RUNS runs each"
+    echo "== $3"
+    shift 3
     say_load
-    tee_run unpack "$B/bench/unpack" --runs "$RUNS" --dir "$TMP"
-    rc=$(cat "$TMP/unpack.rc" 2>/dev/null || echo 1)
+    tee_run "$name" "$@"
+    rc=$(cat "$TMP/$name.rc" 2>/dev/null || echo 1)
     if [ "$rc" -ne 0 ]; then
-        echo "bench: bench/unpack failed (exit $rc)" >&2
+        echo "bench: $what failed (exit $rc)" >&2
         FAIL=1
     fi
 }
 
-bench_pull() {
-    echo
-    echo "== pull: CRI PullImage vs skopeo copy (and ctr images pull), big:1 from a local registry, $RUNS runs each"
-    say_load
-    set -- --build "$B" --runs "$RUNS"
-    [ -n "${BENCH_PULL_CONCURRENCY:-}" ] && set -- "$@" --concurrency "$BENCH_PULL_CONCURRENCY"
-    tee_run pull env TMPDIR="$TMP" "$PY" "$HERE/pull.py" "$@"
-    rc=$(cat "$TMP/pull.rc" 2>/dev/null || echo 1)
-    if [ "$rc" -ne 0 ]; then
-        echo "bench: bench/pull.py failed (exit $rc)" >&2
-        FAIL=1
-    fi
-}
-
-# One pod benchmark script: shows its output, keeps it in $TMP/NAME.out.
+# A benchmark script in Python, its temporary files in $TMP.
 bench_py() {   # name title script args...
     name=$1
     title=$2
     shift 2
-    echo
-    echo "== $title"
-    say_load
-    tee_run "$name" env TMPDIR="$TMP" "$PY" "$@"
-    rc=$(cat "$TMP/$name.rc" 2>/dev/null || echo 1)
-    if [ "$rc" -ne 0 ]; then
-        echo "bench: $1 failed (exit $rc)" >&2
-        FAIL=1
-    fi
+    bench_part "$name" "$1" "$title" env TMPDIR="$TMP" "$PY" "$@"
+}
+
+bench_unpack() {
+    bench_part unpack bench/unpack \
+        "unpack: crio_layer_unpack vs tar -xzf, the same ~200 MiB gzip layer, $RUNS runs each" \
+        "$B/bench/unpack" --runs "$RUNS" --dir "$TMP"
+}
+
+bench_pull() {
+    set -- --build "$B" --runs "$RUNS"
+    [ -n "${BENCH_PULL_CONCURRENCY:-}" ] && set -- "$@" --concurrency "$BENCH_PULL_CONCURRENCY"
+    bench_part pull bench/pull.py \
+        "pull: CRI PullImage vs skopeo copy (and ctr images pull), big:1 from a local registry, $RUNS runs each" \
+        env TMPDIR="$TMP" "$PY" "$HERE/pull.py" "$@"
 }
 
 POD_RUNS=$(( ${BENCH_POD_RUNS:-50} / SCALE ))
@@ -251,6 +248,15 @@ lverdict() {   # value max  (decimals; PASS when value < max; empty value = MISS
 }
 row() {
     printf '%-42s %-26s %-11s %s\n' "$@"
+}
+# The row comparing crio with containerd (its *-summary has ctr= and ctr_ratio=),
+# or saying why containerd was skipped.
+ctr_row() {   # label file unit target result skipped-why
+    if [ "$(summary_field "$2" ctr)" != - ]; then
+        row "$1" "$(summary_field "$2" ctr_ratio) ($(summary_field "$2" crio) / $(summary_field "$2" ctr) $3)" "$4" "$5"
+    else
+        row "$1" "skipped ($6)" "$4" "-"
+    fi
 }
 
 echo
@@ -285,13 +291,7 @@ if want pull; then
     if [ -n "$PR" ]; then
         row "pull big:1, crio/skopeo (**)" "$PR ($(summary_field "$P" crio) / $(summary_field "$P" skopeo) s)" \
             "<= 0.70" "$(fverdict "$PR" 0.70)"
-        if [ "$(summary_field "$P" ctr)" != - ]; then
-            row "pull big:1, crio/ctr (**)" \
-                "$(summary_field "$P" ctr_ratio) ($(summary_field "$P" crio) / $(summary_field "$P" ctr) s)" \
-                "(report)" "-"
-        else
-            row "pull big:1, crio/ctr (**)" "skipped (no containerd)" "(report)" "-"
-        fi
+        ctr_row "pull big:1, crio/ctr (**)" "$P" s "(report)" "-" "no containerd"
     else
         row "pull big:1, crio/skopeo (**)" "failed" "<= 0.70" "FAIL"
     fi
@@ -304,13 +304,8 @@ if want podstart; then
         row "pod start (run+create+start), crio" "$SC ms (p90 $(summary_field "$S" crio_p90))" "(report)" "-"
         row "pod start, crio/runc run -d (***)" "$(summary_field "$S" ratio) ($SC / $SR ms)" "< 2.00" \
             "$(lverdict "$(summary_field "$S" ratio)" 2)"
-        if [ "$(summary_field "$S" ctr)" != - ]; then
-            row "pod start, crio/containerd CRI (***)" \
-                "$(summary_field "$S" ctr_ratio) ($SC / $(summary_field "$S" ctr) ms)" "< 1.00" \
-                "$(lverdict "$(summary_field "$S" ctr_ratio)" 1)"
-        else
-            row "pod start, crio/containerd CRI (***)" "skipped (see below)" "< 1.00" "-"
-        fi
+        ctr_row "pod start, crio/containerd CRI (***)" "$S" ms "< 1.00" \
+            "$(lverdict "$(summary_field "$S" ctr_ratio)" 1)" "see below"
     else
         row "pod start (run+create+start), crio" "failed" "(report)" "FAIL"
     fi

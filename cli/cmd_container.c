@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "api.pb-c.h"
@@ -20,10 +19,6 @@
 
 #define RUNTIME_SERVICE "/runtime.v1.RuntimeService/"
 #define IMAGE_SERVICE "/runtime.v1.ImageService/"
-
-/* crictl's table layout: min width 20, padding 3. */
-#define TABLE_MINWIDTH 20
-#define TABLE_PADDING 3
 
 /* The labels the kubelet puts on containers; crictl's POD and namespace come from them. */
 #define POD_NAME_LABEL "io.kubernetes.pod.name"
@@ -162,20 +157,9 @@ static int container_status(crioctl_ctx *ctx, const char *id, bool verbose,
     if (!(*out)->status) {
         crioctl_error(ctx, "INTERNAL: the status of container %s came without a status", id);
         protobuf_c_message_free_unpacked(m, NULL);
+        *out = NULL;
         return -1;
     }
-    return 0;
-}
-
-/* A call whose request is just a container id and whose response is empty. */
-static int call_with_id(crioctl_ctx *ctx, const char *method, ProtobufCMessage *req,
-                        const ProtobufCMessageDescriptor *resp_desc)
-{
-    ProtobufCMessage *m;
-
-    if (crioctl_call(ctx, CRIOCTL_RUNTIME_SERVICE, method, req, resp_desc, &m) < 0)
-        return -1;
-    protobuf_c_message_free_unpacked(m, NULL);
     return 0;
 }
 
@@ -184,8 +168,8 @@ static int start_container(crioctl_ctx *ctx, const char *id)
     Runtime__V1__StartContainerRequest req = RUNTIME__V1__START_CONTAINER_REQUEST__INIT;
 
     req.container_id = (char *)id;
-    return call_with_id(ctx, RUNTIME_SERVICE "StartContainer", &req.base,
-                        &runtime__v1__start_container_response__descriptor);
+    return crioctl_call_discard(ctx, RUNTIME_SERVICE "StartContainer", &req.base,
+                                &runtime__v1__start_container_response__descriptor);
 }
 
 static int stop_container(crioctl_ctx *ctx, const char *id, int64_t timeout)
@@ -198,8 +182,8 @@ static int stop_container(crioctl_ctx *ctx, const char *id, int64_t timeout)
     req.timeout = timeout;
     /* The runtime may wait `timeout` seconds before it kills: do not give up before. */
     ctx->timeout_ms = call_timeout(ctx, timeout);
-    r = call_with_id(ctx, RUNTIME_SERVICE "StopContainer", &req.base,
-                     &runtime__v1__stop_container_response__descriptor);
+    r = crioctl_call_discard(ctx, RUNTIME_SERVICE "StopContainer", &req.base,
+                             &runtime__v1__stop_container_response__descriptor);
     ctx->timeout_ms = saved;
     return r;
 }
@@ -209,8 +193,8 @@ static int remove_container(crioctl_ctx *ctx, const char *id)
     Runtime__V1__RemoveContainerRequest req = RUNTIME__V1__REMOVE_CONTAINER_REQUEST__INIT;
 
     req.container_id = (char *)id;
-    return call_with_id(ctx, RUNTIME_SERVICE "RemoveContainer", &req.base,
-                        &runtime__v1__remove_container_response__descriptor);
+    return crioctl_call_discard(ctx, RUNTIME_SERVICE "RemoveContainer", &req.base,
+                                &runtime__v1__remove_container_response__descriptor);
 }
 
 /* ---- create, start, run ---- */
@@ -225,14 +209,10 @@ static int load_container_config(crioctl_ctx *ctx, const char *path, Runtime__V1
 {
     Runtime__V1__ContainerConfig *cfg;
     ProtobufCMessage *m;
-    char *err = NULL;
     const char *problem = NULL;
 
-    if (crioctl_pbjson_load_file(path, &runtime__v1__container_config__descriptor, &m, &err) < 0) {
-        crioctl_error(ctx, "%s", err ? err : "out of memory");
-        free(err);
+    if (crioctl_load_config(ctx, path, &runtime__v1__container_config__descriptor, &m) < 0)
         return -1;
-    }
     cfg = (Runtime__V1__ContainerConfig *)m;
     if (!cfg->metadata || !cfg->metadata->name || !cfg->metadata->name[0])
         problem = "metadata needs a name";
@@ -328,7 +308,6 @@ static int create_container(crioctl_ctx *ctx, const char *pod_id, Runtime__V1__C
                             Runtime__V1__PodSandboxConfig *pod, const struct pull_opts *p, char **id)
 {
     Runtime__V1__CreateContainerRequest req = RUNTIME__V1__CREATE_CONTAINER_REQUEST__INIT;
-    ProtobufCMessage *m;
 
     *id = NULL;
     if (ensure_image(ctx, cfg, pod, p) < 0)
@@ -336,16 +315,8 @@ static int create_container(crioctl_ctx *ctx, const char *pod_id, Runtime__V1__C
     req.pod_sandbox_id = (char *)pod_id;
     req.config = cfg;
     req.sandbox_config = pod;
-    if (crioctl_call(ctx, CRIOCTL_RUNTIME_SERVICE, RUNTIME_SERVICE "CreateContainer", &req.base,
-                     &runtime__v1__create_container_response__descriptor, &m) < 0)
-        return -1;
-    *id = strdup(((Runtime__V1__CreateContainerResponse *)m)->container_id);
-    protobuf_c_message_free_unpacked(m, NULL);
-    if (!*id) {
-        crioctl_error(ctx, "out of memory");
-        return -1;
-    }
-    return 0;
+    return crioctl_call_for_id(ctx, RUNTIME_SERVICE "CreateContainer", &req.base,
+                               &runtime__v1__create_container_response__descriptor, "container_id", id);
 }
 
 enum { OPT_NO_PULL = 256, OPT_WITH_PULL, OPT_CREDS, OPT_AUTH, OPT_PULL_TIMEOUT };
@@ -528,11 +499,11 @@ int crioctl_cmd_run(crioctl_ctx *ctx, int argc, char **argv)
 /* ---- ps ---- */
 
 struct ps_opts {
-    const char *id, *pod, *name, *ns;
+    const char *id, *pod;
     int state; /* -1: running only (unless all), -2: any */
     crioctl_labels labels;
-    bool all, latest, no_trunc, quiet, verbose;
-    long last;
+    crioctl_selection sel;
+    bool all, no_trunc, quiet, verbose;
 };
 
 static int parse_container_state(crioctl_ctx *ctx, const char *s, int *state)
@@ -653,72 +624,25 @@ static int list_containers(crioctl_ctx *ctx, const struct ps_opts *o, Runtime__V
                                     : RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING;
         filter.state = &state;
     }
-    if (o->latest || o->last > 0)
+    if (o->sel.latest || o->sel.last > 0)
         filter.state = NULL;
-    filter.n_label_selector = o->labels.n;
-    filter.label_selector = crioctl_labels_entries(&o->labels, &runtime__v1__container_filter__label_selector_entry__descriptor);
-    if (!filter.label_selector) {
-        crioctl_error(ctx, "out of memory");
-        return -1;
-    }
     req.filter = &filter;
-    r = crioctl_call(ctx, CRIOCTL_RUNTIME_SERVICE, RUNTIME_SERVICE "ListContainers", &req.base,
-                     &runtime__v1__list_containers_response__descriptor, &m);
-    crioctl_map_entries_free(filter.label_selector, o->labels.n);
+    r = crioctl_call_with_labels(ctx, RUNTIME_SERVICE "ListContainers", &req.base, &filter.base, &o->labels,
+                                 &runtime__v1__list_containers_response__descriptor, &m);
     *out = (Runtime__V1__ListContainersResponse *)m;
     return r;
 }
 
-static bool container_matches(struct pod_index *pi, const Runtime__V1__Container *c, const regex_t *name_re,
-                              const regex_t *ns_re)
+/* The pod's namespace is looked up last: it may take a call (see pod_index). */
+static bool container_matches(const void *item, const regex_t *name_re, const regex_t *ns_re, void *pod_index)
 {
+    const Runtime__V1__Container *c = item;
+
     if (!c->metadata)
         return false;
     if (name_re && regexec(name_re, str_or_empty(c->metadata->name), 0, NULL, 0) != 0)
         return false;
-    return !ns_re || regexec(ns_re, pod_of(pi, c, true), 0, NULL, 0) == 0;
-}
-
-/* Keeps the matching containers first, newest first, cut to --latest/--last; returns how many, or -1. */
-static long select_containers(crioctl_ctx *ctx, struct pod_index *pi, const struct ps_opts *o,
-                              Runtime__V1__ListContainersResponse *resp)
-{
-    regex_t name_re, ns_re;
-    bool has_name = o->name && o->name[0], has_ns = o->ns && o->ns[0];
-    size_t n = 0;
-
-    if (has_name && crioctl_regex_compile(ctx, "--name", o->name, &name_re) < 0)
-        return -1;
-    if (has_ns && crioctl_regex_compile(ctx, "--namespace", o->ns, &ns_re) < 0) {
-        if (has_name)
-            regfree(&name_re);
-        return -1;
-    }
-    for (size_t i = 0; i < resp->n_containers; i++) {
-        if (!container_matches(pi, resp->containers[i], has_name ? &name_re : NULL, has_ns ? &ns_re : NULL))
-            continue;
-        Runtime__V1__Container *keep = resp->containers[i]; /* a swap: the message still frees all */
-        resp->containers[i] = resp->containers[n];
-        resp->containers[n++] = keep;
-    }
-    if (has_name)
-        regfree(&name_re);
-    if (has_ns)
-        regfree(&ns_re);
-    if (n > 1)
-        qsort(resp->containers, n, sizeof(*resp->containers), container_cmp_created);
-    size_t show = o->latest ? 1 : n;
-    if (o->last > 0)
-        show = (size_t)o->last;
-    return (long)(show < n ? show : n);
-}
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+    return !ns_re || regexec(ns_re, pod_of(pod_index, c, true), 0, NULL, 0) == 0;
 }
 
 /* crictl cuts an image that is a digest ("sha256:<64 hex>") to its first 13 hex digits. */
@@ -758,20 +682,13 @@ static int print_containers_table(crioctl_ctx *ctx, struct pod_index *pi, Runtim
                                   bool no_trunc)
 {
     static const char *const head[] = { "CONTAINER", "IMAGE", "CREATED", "STATE", "NAME", "ATTEMPT", "POD ID", "POD" };
-    crioctl_table *t = crioctl_table_new(TABLE_MINWIDTH, TABLE_PADDING);
-    int64_t now = now_ns();
-    int r = t && crioctl_table_add(t, 8, head) == 0 ? 0 : -1;
+    crioctl_table *t = crioctl_listing_table(8, head);
+    int64_t now = crioctl_now_ns();
+    int r = t ? 0 : -1;
 
     for (size_t i = 0; r == 0 && i < n; i++)
         r = add_container_row(t, pi, cs[i], no_trunc, now);
-    if (r < 0) {
-        crioctl_error(ctx, "out of memory");
-        crioctl_table_free(t);
-        return 1;
-    }
-    r = crioctl_table_print(t, stdout) < 0 ? 1 : 0;
-    crioctl_table_free(t);
-    return r;
+    return crioctl_table_output(ctx, t, r);
 }
 
 static void print_container_verbose(struct pod_index *pi, const Runtime__V1__Container *c, int64_t now)
@@ -811,7 +728,7 @@ static int output_containers(crioctl_ctx *ctx, struct pod_index *pi, const struc
         return 0;
     }
     if (o->verbose) {
-        int64_t now = now_ns();
+        int64_t now = crioctl_now_ns();
         for (size_t i = 0; i < n; i++)
             print_container_verbose(pi, cs[i], now);
         return 0;
@@ -825,8 +742,6 @@ enum { PS_ID = 256, PS_NAME, PS_NAMESPACE, PS_LABEL, PS_NO_TRUNC };
 /* Handles one option of ps; returns -1 to go on, or the exit status. */
 static int ps_option(crioctl_ctx *ctx, int opt, int argc, char **argv, struct ps_opts *o)
 {
-    int r;
-
     switch (opt) {
     case 'a':
         o->all = true;
@@ -838,24 +753,20 @@ static int ps_option(crioctl_ctx *ctx, int opt, int argc, char **argv, struct ps
         o->pod = optarg;
         return -1;
     case PS_NAME:
-        o->name = optarg;
+        o->sel.name = optarg;
         return -1;
     case PS_NAMESPACE:
-        o->ns = optarg;
+        o->sel.ns = optarg;
         return -1;
     case 's':
         return parse_container_state(ctx, optarg, &o->state) < 0 ? 1 : -1;
     case PS_LABEL:
-        if ((r = crioctl_labels_add(&o->labels, optarg)) < 0) {
-            crioctl_error(ctx, r == -ENOMEM ? "out of memory" : "incorrectly specified label: %s", optarg);
-            return 1;
-        }
-        return -1;
+        return crioctl_label_option(ctx, &o->labels, optarg) < 0 ? 1 : -1;
     case 'l':
-        o->latest = true;
+        o->sel.latest = true;
         return -1;
     case 'n':
-        return parse_count(ctx, "--last", optarg, &o->last) < 0 ? 1 : -1;
+        return parse_count(ctx, "--last", optarg, &o->sel.last) < 0 ? 1 : -1;
     case PS_NO_TRUNC:
         o->no_trunc = true;
         return -1;
@@ -899,7 +810,9 @@ int crioctl_cmd_ps(crioctl_ctx *ctx, int argc, char **argv)
         r = 1;
     if (r < 0) {
         r = 1;
-        if (list_containers(ctx, &o, &resp) == 0 && (n = select_containers(ctx, &pi, &o, resp)) >= 0)
+        if (list_containers(ctx, &o, &resp) == 0 &&
+            (n = crioctl_select(ctx, &o.sel, (void **)resp->containers, resp->n_containers, container_matches, &pi,
+                                container_cmp_created)) >= 0)
             r = output_containers(ctx, &pi, &o, resp->containers, (size_t)n);
     }
     if (resp)
@@ -911,8 +824,9 @@ int crioctl_cmd_ps(crioctl_ctx *ctx, int argc, char **argv)
 
 /* ---- inspect ---- */
 
-static cJSON *container_status_json(const Runtime__V1__ContainerStatusResponse *resp)
+static cJSON *container_status_json(const ProtobufCMessage *msg)
 {
+    const Runtime__V1__ContainerStatusResponse *resp = (const Runtime__V1__ContainerStatusResponse *)msg;
     const Runtime__V1__ContainerStatus *st = resp->status;
     cJSON *status = crioctl_pb_to_json(&st->base);
     /* As crictl: a start time once started, a finish time once exited. */
@@ -937,12 +851,13 @@ static void print_age(const char *label, int64_t ns, int64_t now)
     printf("%s: %s ago\n", label, age);
 }
 
-static void print_container_status_table(const Runtime__V1__ContainerStatusResponse *resp, bool verbose)
+static void print_container_status_table(const ProtobufCMessage *msg, bool verbose)
 {
+    const Runtime__V1__ContainerStatusResponse *resp = (const Runtime__V1__ContainerStatusResponse *)msg;
     const Runtime__V1__ContainerStatus *st = resp->status;
     const ProtobufCEnumValue *ev =
         protobuf_c_enum_descriptor_get_value(&runtime__v1__container_state__descriptor, (int)st->state);
-    int64_t now = now_ns();
+    int64_t now = crioctl_now_ns();
 
     printf("ID: %s\n", str_or_empty(st->id));
     if (st->metadata && st->metadata->name && st->metadata->name[0])
@@ -970,62 +885,23 @@ static void print_container_status_table(const Runtime__V1__ContainerStatusRespo
     }
 }
 
-/* One status: its document; several: an array of them (as crictl). */
-static int print_container_statuses(crioctl_ctx *ctx, Runtime__V1__ContainerStatusResponse **resps, int n)
+/* container_status as crioctl_inspect calls it. */
+static int inspect_status(crioctl_ctx *ctx, const char *id, bool verbose, ProtobufCMessage **out)
 {
-    cJSON *doc = n == 1 ? container_status_json(resps[0]) : cJSON_CreateArray();
+    Runtime__V1__ContainerStatusResponse *resp;
+    int r = container_status(ctx, id, verbose, &resp);
 
-    for (int i = 0; doc && n > 1 && i < n; i++) {
-        cJSON *one = container_status_json(resps[i]);
-        if (!one || !cJSON_AddItemToArray(doc, one)) {
-            cJSON_Delete(one);
-            cJSON_Delete(doc);
-            doc = NULL;
-        }
-    }
-    return crioctl_print_json_doc(ctx, doc);
+    *out = r == 0 ? &resp->base : NULL;
+    return r;
 }
 
 int crioctl_cmd_inspect(crioctl_ctx *ctx, int argc, char **argv)
 {
-    static const struct option opts[] = { { "quiet", no_argument, NULL, 'q' },
-                                          CRIOCTL_COMMON_OPTIONS,
-                                          { 0, 0, 0, 0 } };
-    Runtime__V1__ContainerStatusResponse **resps;
-    bool quiet = false;
-    int opt, r, n;
+    static const crioctl_inspector how = { ":q" CRIOCTL_COMMON_SHORT,
+                                           "no container given (usage: crioctl inspect [OPTIONS] CONTAINER-ID...)",
+                                           inspect_status, container_status_json, print_container_status_table };
 
-    crioctl_getopt_begin();
-    while ((opt = getopt_long(argc, argv, ":q" CRIOCTL_COMMON_SHORT, opts, NULL)) != -1) {
-        if (opt == 'q')
-            quiet = true;
-        else if ((r = crioctl_common_option(ctx, opt, argc, argv)) >= 0)
-            return r;
-    }
-    if (optind >= argc) {
-        crioctl_error(ctx, "no container given (usage: crioctl inspect [OPTIONS] CONTAINER-ID...)");
-        return 1;
-    }
-    n = argc - optind;
-    resps = calloc((size_t)n, sizeof(*resps));
-    if (!resps) {
-        crioctl_error(ctx, "out of memory");
-        return 1;
-    }
-    /* Every container is looked up before anything is printed; the first failure ends it. */
-    r = 0;
-    for (int i = 0; i < n && r == 0; i++)
-        r = container_status(ctx, argv[optind + i], !quiet, &resps[i]) < 0 ? 1 : 0;
-    if (r == 0 && ctx->output == CRIOCTL_OUTPUT_TABLE)
-        for (int i = 0; i < n; i++)
-            print_container_status_table(resps[i], !quiet);
-    else if (r == 0)
-        r = print_container_statuses(ctx, resps, n);
-    for (int i = 0; i < n; i++)
-        if (resps[i])
-            protobuf_c_message_free_unpacked(&resps[i]->base, NULL);
-    free(resps);
-    return r;
+    return crioctl_inspect(ctx, argc, argv, &how);
 }
 
 /* ---- stop, rm ---- */
@@ -1376,8 +1252,8 @@ static int update_one(crioctl_ctx *ctx, const char *id, const struct update_opts
     merge_resources(&res, st->status->resources ? st->status->resources->linux : NULL, u);
     req.container_id = (char *)id;
     req.linux = &res;
-    r = call_with_id(ctx, RUNTIME_SERVICE "UpdateContainerResources", &req.base,
-                     &runtime__v1__update_container_resources_response__descriptor);
+    r = crioctl_call_discard(ctx, RUNTIME_SERVICE "UpdateContainerResources", &req.base,
+                             &runtime__v1__update_container_resources_response__descriptor);
     protobuf_c_message_free_unpacked(&st->base, NULL);
     if (r == 0)
         printf("%s\n", id);
@@ -1480,7 +1356,7 @@ static int check_logs_opts(crioctl_ctx *ctx, struct logs_opts *o)
         crioctl_error(ctx, "--tail and --stream are mutually exclusive");
         return -1;
     }
-    if (o->since && crioctl_log_parse_since(o->since, now_ns(), &o->w.since_ns) < 0) {
+    if (o->since && crioctl_log_parse_since(o->since, crioctl_now_ns(), &o->w.since_ns) < 0) {
         crioctl_error(ctx, "invalid --since \"%s\": expected a duration (42m), an RFC 3339 time or a Unix time",
                       o->since);
         return -1;
@@ -1511,8 +1387,8 @@ static int reopen_log(crioctl_ctx *ctx, const char *id)
     Runtime__V1__ReopenContainerLogRequest req = RUNTIME__V1__REOPEN_CONTAINER_LOG_REQUEST__INIT;
 
     req.container_id = (char *)id;
-    return call_with_id(ctx, RUNTIME_SERVICE "ReopenContainerLog", &req.base,
-                        &runtime__v1__reopen_container_log_response__descriptor);
+    return crioctl_call_discard(ctx, RUNTIME_SERVICE "ReopenContainerLog", &req.base,
+                                &runtime__v1__reopen_container_log_response__descriptor);
 }
 
 /* The log path to read (malloc'd), from the container's status; NULL after an error. */

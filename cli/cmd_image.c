@@ -22,9 +22,6 @@
 #define IMAGE_SERVICE "/runtime.v1.ImageService/"
 #define LIBCRIO_IMAGES "/libcrio.v1.Images/"
 
-/* crictl shows ids and digests cut to this many characters (after "sha256:"). */
-#define TRUNCATED_ID_LEN 13
-
 /* Width of a progress bar, between the brackets, on a wide enough terminal. */
 #define BAR_WIDTH 30
 
@@ -68,19 +65,6 @@ const char crioctl_help_imagefsinfo[] =
 
 /* ---- Helpers ---- */
 
-/* Go's docker/go-units HumanSizeWithPrecision: decimal units, %.*g (crictl's SIZE column). */
-static void human_size(char *buf, size_t n, double size, int precision)
-{
-    static const char *const units[] = { "B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB" };
-    size_t i = 0;
-
-    while (size >= 1000.0 && i + 1 < sizeof(units) / sizeof(units[0])) {
-        size /= 1000.0;
-        i++;
-    }
-    snprintf(buf, n, "%.*g%s", precision, size, units[i]);
-}
-
 /* Binary units with one decimal, for progress: "512B", "12.3MiB". */
 static void binary_size(char *buf, size_t n, uint64_t v)
 {
@@ -100,33 +84,19 @@ static void binary_size(char *buf, size_t n, uint64_t v)
     snprintf(buf, n, "%.1f%s", d, units[i]);
 }
 
-/* crictl's getTruncatedID: drop `prefix`, keep TRUNCATED_ID_LEN characters. */
+/* crictl's getTruncatedID: drop `prefix`, keep CRIOCTL_TRUNCATED_ID_LEN characters. */
 static void truncated_id(char *buf, size_t n, const char *id, const char *prefix)
 {
     size_t pl = strlen(prefix);
 
     if (strncmp(id, prefix, pl) == 0)
         id += pl;
-    snprintf(buf, n, "%.*s", TRUNCATED_ID_LEN, id);
+    crioctl_truncate_id(buf, n, id);
 }
 
 static const char *str_or_empty(const char *s)
 {
     return s ? s : "";
-}
-
-/* Prints a JSON document and frees it; returns the exit status. */
-static int print_json_doc(crioctl_ctx *ctx, cJSON *doc)
-{
-    int r;
-
-    if (!doc) {
-        crioctl_error(ctx, "out of memory");
-        return 1;
-    }
-    r = crioctl_print_json(ctx, doc) < 0 ? 1 : 0;
-    cJSON_Delete(doc);
-    return r;
 }
 
 /* obj[key] = item (taken); false when out of memory. */
@@ -502,7 +472,7 @@ static int add_image_rows(crioctl_table *t, const Runtime__V1__Image *img, const
         free(digest);
         return -1;
     }
-    human_size(size, sizeof(size), (double)img->size, 3);
+    crioctl_human_size_precision(size, sizeof(size), (double)img->size, 3);
     if (o->no_trunc) {
         snprintf(id, sizeof(id), "%s", str_or_empty(img->id));
         snprintf(dig, sizeof(dig), "%s", digest);
@@ -570,7 +540,7 @@ static int list_images(crioctl_ctx *ctx, const char *filter, const struct images
         qsort(resp->images, resp->n_images, sizeof(*resp->images), image_cmp);
 
     if (ctx->output == CRIOCTL_OUTPUT_JSON) {
-        r = print_json_doc(ctx, crioctl_pb_to_json(m));
+        r = crioctl_print_json_doc(ctx, crioctl_pb_to_json(m));
     } else if (o->quiet) {
         for (size_t i = 0; i < resp->n_images; i++)
             printf("%s\n", str_or_empty(resp->images[i]->id));
@@ -720,7 +690,7 @@ static int image_import(crioctl_ctx *ctx, int argc, char **argv)
         return 1;
     resp = (Libcrio__V1__ImportResponse *)m;
     if (ctx->output == CRIOCTL_OUTPUT_JSON)
-        r = print_json_doc(ctx, crioctl_pb_to_json(m));
+        r = crioctl_print_json_doc(ctx, crioctl_pb_to_json(m));
     else
         printf("%s\n", str_or_empty(resp->image_id));
     protobuf_c_message_free_unpacked(m, NULL);
@@ -743,8 +713,9 @@ int crioctl_cmd_image(crioctl_ctx *ctx, int argc, char **argv)
 /* ---- inspecti ---- */
 
 /* {"status": image, then the info map by key, values embedded as JSON when they are JSON}. */
-static cJSON *image_status_json(const Runtime__V1__ImageStatusResponse *resp)
+static cJSON *image_status_json(const ProtobufCMessage *msg)
 {
+    const Runtime__V1__ImageStatusResponse *resp = (const Runtime__V1__ImageStatusResponse *)msg;
     cJSON *root = cJSON_CreateObject();
     Runtime__V1__ImageStatusResponse__InfoEntry **sorted = NULL;
     bool ok = root && add_member(root, "status", crioctl_pb_to_json((const ProtobufCMessage *)resp->image));
@@ -780,8 +751,9 @@ static cJSON *image_status_json(const Runtime__V1__ImageStatusResponse *resp)
     return root;
 }
 
-static void print_image_status_table(const Runtime__V1__ImageStatusResponse *resp, bool verbose)
+static void print_image_status_table(const ProtobufCMessage *msg, bool verbose)
 {
+    const Runtime__V1__ImageStatusResponse *resp = (const Runtime__V1__ImageStatusResponse *)msg;
     const Runtime__V1__Image *img = resp->image;
     char size[32];
 
@@ -790,7 +762,7 @@ static void print_image_status_table(const Runtime__V1__ImageStatusResponse *res
         printf("Tag: %s\n", img->repo_tags[i]);
     for (size_t i = 0; i < img->n_repo_digests; i++)
         printf("Digest: %s\n", img->repo_digests[i]);
-    human_size(size, sizeof(size), (double)img->size, 3);
+    crioctl_human_size_precision(size, sizeof(size), (double)img->size, 3);
     printf("Size: %s\n", size);
     if (verbose) {
         /* Go's %v of a map[string]string: map[k:v ...], keys sorted. */
@@ -812,64 +784,30 @@ static void print_image_status_table(const Runtime__V1__ImageStatusResponse *res
     }
 }
 
+/* The status of an image that is present; 0, or -1 (printed). */
+static int present_image_status(crioctl_ctx *ctx, const char *name, bool verbose, ProtobufCMessage **out)
+{
+    Runtime__V1__ImageStatusResponse *resp;
+
+    *out = NULL;
+    if (image_status(ctx, name, verbose, &resp) < 0)
+        return -1;
+    if (!resp->image) {
+        crioctl_error(ctx, "no such image \"%s\" present", name);
+        protobuf_c_message_free_unpacked(&resp->base, NULL);
+        return -1;
+    }
+    *out = &resp->base;
+    return 0;
+}
+
 int crioctl_cmd_inspecti(crioctl_ctx *ctx, int argc, char **argv)
 {
-    static const struct option opts[] = { { "quiet", no_argument, NULL, 'q' },
-                                          CRIOCTL_COMMON_OPTIONS,
-                                          { 0, 0, 0, 0 } };
-    Runtime__V1__ImageStatusResponse **resps = NULL;
-    bool quiet = false;
-    int opt, r = 0, n;
+    static const crioctl_inspector how = { "+:q" CRIOCTL_COMMON_SHORT,
+                                           "no image given (usage: crioctl inspecti [OPTIONS] IMAGE...)",
+                                           present_image_status, image_status_json, print_image_status_table };
 
-    crioctl_getopt_begin();
-    while ((opt = getopt_long(argc, argv, "+:q" CRIOCTL_COMMON_SHORT, opts, NULL)) != -1) {
-        if (opt == 'q')
-            quiet = true;
-        else if ((r = crioctl_common_option(ctx, opt, argc, argv)) >= 0)
-            return r;
-    }
-    if (optind >= argc) {
-        crioctl_error(ctx, "no image given (usage: crioctl inspecti [OPTIONS] IMAGE...)");
-        return 1;
-    }
-    r = 0;
-    n = argc - optind;
-    resps = calloc((size_t)n, sizeof(*resps));
-    if (!resps) {
-        crioctl_error(ctx, "out of memory");
-        return 1;
-    }
-    /* As crictl: every image is looked up before anything is printed; the first failure ends it. */
-    for (int i = 0; i < n && r == 0; i++) {
-        const char *name = argv[optind + i];
-        if (image_status(ctx, name, !quiet, &resps[i]) < 0) {
-            r = 1;
-        } else if (!resps[i]->image) {
-            crioctl_error(ctx, "no such image \"%s\" present", name);
-            r = 1;
-        }
-    }
-    if (r == 0 && ctx->output == CRIOCTL_OUTPUT_TABLE) {
-        for (int i = 0; i < n; i++)
-            print_image_status_table(resps[i], !quiet);
-    } else if (r == 0) {
-        /* One image: its document; several: an array of them. */
-        cJSON *doc = n == 1 ? image_status_json(resps[0]) : cJSON_CreateArray();
-        for (int i = 0; doc && n > 1 && i < n; i++) {
-            cJSON *one = image_status_json(resps[i]);
-            if (!one || !cJSON_AddItemToArray(doc, one)) {
-                cJSON_Delete(one);
-                cJSON_Delete(doc);
-                doc = NULL;
-            }
-        }
-        r = print_json_doc(ctx, doc);
-    }
-    for (int i = 0; i < n; i++)
-        if (resps[i])
-            protobuf_c_message_free_unpacked(&resps[i]->base, NULL);
-    free(resps);
-    return r;
+    return crioctl_inspect(ctx, argc, argv, &how);
 }
 
 /* ---- rmi ---- */
@@ -995,7 +933,7 @@ static void print_fs_table(const char *label, Runtime__V1__FilesystemUsage *cons
 
     printf("%s Filesystem \n", label);
     for (size_t i = 0; i < n; i++) {
-        human_size(size, sizeof(size), fs[i]->used_bytes ? (double)fs[i]->used_bytes->value : 0, 4);
+        crioctl_human_size(size, sizeof(size), fs[i]->used_bytes ? (double)fs[i]->used_bytes->value : 0);
         printf("TimeStamp[%zu]: %" PRId64 "\n", i, fs[i]->timestamp);
         printf("Disk[%zu]: %s\n", i, size);
         printf("Inodes[%zu]: %" PRIu64 "\n", i, fs[i]->inodes_used ? fs[i]->inodes_used->value : 0);
@@ -1031,7 +969,7 @@ int crioctl_cmd_imagefsinfo(crioctl_ctx *ctx, int argc, char **argv)
             cJSON_Delete(doc);
             doc = NULL;
         }
-        r = print_json_doc(ctx, doc);
+        r = crioctl_print_json_doc(ctx, doc);
     }
     protobuf_c_message_free_unpacked(m, NULL);
     return r;

@@ -8,7 +8,6 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
-#include <time.h>
 
 #include "api.pb-c.h"
 #include "crioctl.h"
@@ -16,10 +15,6 @@
 #include "pbjson_in.h"
 
 #define RUNTIME_SERVICE "/runtime.v1.RuntimeService/"
-
-/* crictl's table layout: min width 20, padding 3. */
-#define TABLE_MINWIDTH 20
-#define TABLE_PADDING 3
 
 const char crioctl_help_runp[] =
     "  -r, --runtime HANDLER         run the pod with this runtime handler (default: the\n"
@@ -93,17 +88,26 @@ static int check_pod_metadata(crioctl_ctx *ctx, const char *path, Runtime__V1__P
     return 0;
 }
 
-int crioctl_load_pod_config(crioctl_ctx *ctx, const char *path, Runtime__V1__PodSandboxConfig **out)
+int crioctl_load_config(crioctl_ctx *ctx, const char *path, const ProtobufCMessageDescriptor *desc,
+                        ProtobufCMessage **out)
 {
-    ProtobufCMessage *m;
     char *err = NULL;
 
-    *out = NULL;
-    if (crioctl_pbjson_load_file(path, &runtime__v1__pod_sandbox_config__descriptor, &m, &err) < 0) {
+    if (crioctl_pbjson_load_file(path, desc, out, &err) < 0) {
         crioctl_error(ctx, "%s", err ? err : "out of memory");
         free(err);
         return -1;
     }
+    return 0;
+}
+
+int crioctl_load_pod_config(crioctl_ctx *ctx, const char *path, Runtime__V1__PodSandboxConfig **out)
+{
+    ProtobufCMessage *m;
+
+    *out = NULL;
+    if (crioctl_load_config(ctx, path, &runtime__v1__pod_sandbox_config__descriptor, &m) < 0)
+        return -1;
     if (check_pod_metadata(ctx, path, (Runtime__V1__PodSandboxConfig *)m) < 0) {
         protobuf_c_message_free_unpacked(m, NULL);
         return -1;
@@ -116,22 +120,12 @@ int crioctl_run_pod(crioctl_ctx *ctx, Runtime__V1__PodSandboxConfig *config, con
                     char **pod_id)
 {
     Runtime__V1__RunPodSandboxRequest req = RUNTIME__V1__RUN_POD_SANDBOX_REQUEST__INIT;
-    ProtobufCMessage *m;
 
-    *pod_id = NULL;
     req.config = config;
     if (handler)
         req.runtime_handler = (char *)handler;
-    if (crioctl_call(ctx, CRIOCTL_RUNTIME_SERVICE, RUNTIME_SERVICE "RunPodSandbox", &req.base,
-                     &runtime__v1__run_pod_sandbox_response__descriptor, &m) < 0)
-        return -1;
-    *pod_id = strdup(((Runtime__V1__RunPodSandboxResponse *)m)->pod_sandbox_id);
-    protobuf_c_message_free_unpacked(m, NULL);
-    if (!*pod_id) {
-        crioctl_error(ctx, "out of memory");
-        return -1;
-    }
-    return 0;
+    return crioctl_call_for_id(ctx, RUNTIME_SERVICE "RunPodSandbox", &req.base,
+                               &runtime__v1__run_pod_sandbox_response__descriptor, "pod_sandbox_id", pod_id);
 }
 
 /* ---- runp ---- */
@@ -178,11 +172,11 @@ int crioctl_cmd_runp(crioctl_ctx *ctx, int argc, char **argv)
 /* ---- pods ---- */
 
 struct pods_opts {
-    const char *id, *name, *ns;
+    const char *id;
     int state; /* -1: any */
     crioctl_labels labels;
-    bool latest, no_trunc, quiet, verbose;
-    long last;
+    crioctl_selection sel;
+    bool no_trunc, quiet, verbose;
 };
 
 static int parse_pod_state(crioctl_ctx *ctx, const char *s, int *state)
@@ -238,68 +232,24 @@ static int list_pods(crioctl_ctx *ctx, const struct pods_opts *o, Runtime__V1__L
         state.state = (Runtime__V1__PodSandboxState)o->state;
         filter.state = &state;
     }
-    filter.n_label_selector = o->labels.n;
-    filter.label_selector = crioctl_labels_entries(&o->labels, &runtime__v1__pod_sandbox_filter__label_selector_entry__descriptor);
-    if (!filter.label_selector) {
-        crioctl_error(ctx, "out of memory");
-        return -1;
-    }
     req.filter = &filter;
-    r = crioctl_call(ctx, CRIOCTL_RUNTIME_SERVICE, RUNTIME_SERVICE "ListPodSandbox", &req.base,
-                     &runtime__v1__list_pod_sandbox_response__descriptor, &m);
-    crioctl_map_entries_free(filter.label_selector, o->labels.n);
+    r = crioctl_call_with_labels(ctx, RUNTIME_SERVICE "ListPodSandbox", &req.base, &filter.base, &o->labels,
+                                 &runtime__v1__list_pod_sandbox_response__descriptor, &m);
     *out = (Runtime__V1__ListPodSandboxResponse *)m;
     return r;
 }
 
-/* Keeps the pods the name and namespace patterns match, newest first, cut to --latest/--last.
- * Reorders resp->items; returns how many of them to show, or -1 (printed). */
-static long select_pods(crioctl_ctx *ctx, const struct pods_opts *o, Runtime__V1__ListPodSandboxResponse *resp)
+static bool pod_matches(const void *item, const regex_t *name_re, const regex_t *ns_re, void *payload)
 {
-    regex_t name_re, ns_re;
-    bool has_name = o->name && o->name[0], has_ns = o->ns && o->ns[0];
-    size_t n = 0;
+    const Runtime__V1__PodSandboxMetadata *md = ((const Runtime__V1__PodSandbox *)item)->metadata;
 
-    if (has_name && crioctl_regex_compile(ctx, "--name", o->name, &name_re) < 0)
-        return -1;
-    if (has_ns && crioctl_regex_compile(ctx, "--namespace", o->ns, &ns_re) < 0) {
-        if (has_name)
-            regfree(&name_re);
-        return -1;
-    }
-    for (size_t i = 0; i < resp->n_items; i++) {
-        Runtime__V1__PodSandboxMetadata *md = resp->items[i]->metadata;
-        if (!md || (has_name && regexec(&name_re, str_or_empty(md->name), 0, NULL, 0) != 0) ||
-            (has_ns && regexec(&ns_re, str_or_empty(md->namespace_), 0, NULL, 0) != 0))
-            continue;
-        Runtime__V1__PodSandbox *keep = resp->items[i]; /* swap: the message still frees them all */
-        resp->items[i] = resp->items[n];
-        resp->items[n++] = keep;
-    }
-    if (has_name)
-        regfree(&name_re);
-    if (has_ns)
-        regfree(&ns_re);
-    if (n > 1)
-        qsort(resp->items, n, sizeof(*resp->items), pod_cmp_created);
-    size_t show = o->latest ? 1 : n;
-    if (o->last > 0)
-        show = (size_t)o->last;
-    return (long)(show < n ? show : n);
+    return md && (!name_re || regexec(name_re, str_or_empty(md->name), 0, NULL, 0) == 0) &&
+           (!ns_re || regexec(ns_re, str_or_empty(md->namespace_), 0, NULL, 0) == 0);
 }
 
 static const char *runtime_handler(const char *h)
 {
     return h && h[0] ? h : "(default)";
-}
-
-static int now_ns(int64_t *out)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    *out = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-    return 0;
 }
 
 static int add_pod_row(crioctl_table *t, const Runtime__V1__PodSandbox *p, bool no_trunc, int64_t now)
@@ -322,21 +272,13 @@ static int add_pod_row(crioctl_table *t, const Runtime__V1__PodSandbox *p, bool 
 static int print_pods_table(crioctl_ctx *ctx, Runtime__V1__PodSandbox **pods, size_t n, bool no_trunc)
 {
     static const char *const head[] = { "POD ID", "CREATED", "STATE", "NAME", "NAMESPACE", "ATTEMPT", "RUNTIME" };
-    crioctl_table *t = crioctl_table_new(TABLE_MINWIDTH, TABLE_PADDING);
-    int64_t now;
-    int r = t && crioctl_table_add(t, 7, head) == 0 ? 0 : -1;
+    crioctl_table *t = crioctl_listing_table(7, head);
+    int64_t now = crioctl_now_ns();
+    int r = t ? 0 : -1;
 
-    now_ns(&now);
     for (size_t i = 0; r == 0 && i < n; i++)
         r = add_pod_row(t, pods[i], no_trunc, now);
-    if (r < 0) {
-        crioctl_error(ctx, "out of memory");
-        crioctl_table_free(t);
-        return 1;
-    }
-    r = crioctl_table_print(t, stdout) < 0 ? 1 : 0;
-    crioctl_table_free(t);
-    return r;
+    return crioctl_table_output(ctx, t, r);
 }
 
 static void print_pod_verbose(const Runtime__V1__PodSandbox *p)
@@ -420,26 +362,24 @@ static int pods_options(crioctl_ctx *ctx, int argc, char **argv, struct pods_opt
             o->id = optarg;
             break;
         case OPT_NAME:
-            o->name = optarg;
+            o->sel.name = optarg;
             break;
         case OPT_NAMESPACE:
-            o->ns = optarg;
+            o->sel.ns = optarg;
             break;
         case 's':
             if (parse_pod_state(ctx, optarg, &o->state) < 0)
                 return 1;
             break;
         case OPT_LABEL:
-            if ((r = crioctl_labels_add(&o->labels, optarg)) < 0) {
-                crioctl_error(ctx, r == -ENOMEM ? "out of memory" : "incorrectly specified label: %s", optarg);
+            if (crioctl_label_option(ctx, &o->labels, optarg) < 0)
                 return 1;
-            }
             break;
         case 'l':
-            o->latest = true;
+            o->sel.latest = true;
             break;
         case 'n':
-            if (parse_count(ctx, "--last", optarg, &o->last) < 0)
+            if (parse_count(ctx, "--last", optarg, &o->sel.last) < 0)
                 return 1;
             break;
         case OPT_NO_TRUNC:
@@ -471,7 +411,8 @@ int crioctl_cmd_pods(crioctl_ctx *ctx, int argc, char **argv)
         return r;
     }
     r = 1;
-    if (list_pods(ctx, &o, &resp) == 0 && (n = select_pods(ctx, &o, resp)) >= 0)
+    if (list_pods(ctx, &o, &resp) == 0 &&
+        (n = crioctl_select(ctx, &o.sel, (void **)resp->items, resp->n_items, pod_matches, NULL, pod_cmp_created)) >= 0)
         r = output_pods(ctx, &o, resp->items, (size_t)n);
     if (resp)
         protobuf_c_message_free_unpacked(&resp->base, NULL);
@@ -481,27 +422,28 @@ int crioctl_cmd_pods(crioctl_ctx *ctx, int argc, char **argv)
 
 /* ---- inspectp ---- */
 
-static int pod_status(crioctl_ctx *ctx, const char *id, bool verbose, Runtime__V1__PodSandboxStatusResponse **out)
+/* A PodSandboxStatusResponse, with its status, into *out; 0, or -1 (printed). */
+static int pod_status(crioctl_ctx *ctx, const char *id, bool verbose, ProtobufCMessage **out)
 {
     Runtime__V1__PodSandboxStatusRequest req = RUNTIME__V1__POD_SANDBOX_STATUS_REQUEST__INIT;
-    ProtobufCMessage *m;
 
     req.pod_sandbox_id = (char *)id;
     req.verbose = verbose;
     if (crioctl_call(ctx, CRIOCTL_RUNTIME_SERVICE, RUNTIME_SERVICE "PodSandboxStatus", &req.base,
-                     &runtime__v1__pod_sandbox_status_response__descriptor, &m) < 0)
+                     &runtime__v1__pod_sandbox_status_response__descriptor, out) < 0)
         return -1;
-    *out = (Runtime__V1__PodSandboxStatusResponse *)m;
-    if (!(*out)->status) {
+    if (!((Runtime__V1__PodSandboxStatusResponse *)*out)->status) {
         crioctl_error(ctx, "INTERNAL: the status of pod %s came without a status", id);
-        protobuf_c_message_free_unpacked(m, NULL);
+        protobuf_c_message_free_unpacked(*out, NULL);
+        *out = NULL;
         return -1;
     }
     return 0;
 }
 
-static cJSON *pod_status_json(const Runtime__V1__PodSandboxStatusResponse *resp)
+static cJSON *pod_status_json(const ProtobufCMessage *msg)
 {
+    const Runtime__V1__PodSandboxStatusResponse *resp = (const Runtime__V1__PodSandboxStatusResponse *)msg;
     cJSON *status = crioctl_pb_to_json(&resp->status->base);
 
     if (status && !crioctl_json_set_time(status, "createdAt", resp->status->created_at, false)) {
@@ -511,8 +453,9 @@ static cJSON *pod_status_json(const Runtime__V1__PodSandboxStatusResponse *resp)
     return crioctl_status_info_json(status, resp->n_info, (ProtobufCMessage *const *)resp->info);
 }
 
-static void print_pod_status_table(const Runtime__V1__PodSandboxStatusResponse *resp, bool verbose)
+static void print_pod_status_table(const ProtobufCMessage *msg, bool verbose)
 {
+    const Runtime__V1__PodSandboxStatusResponse *resp = (const Runtime__V1__PodSandboxStatusResponse *)msg;
     const Runtime__V1__PodSandboxStatus *st = resp->status;
     const Runtime__V1__PodSandboxMetadata *md = st->metadata;
     const ProtobufCEnumValue *ev =
@@ -549,62 +492,13 @@ static void print_pod_status_table(const Runtime__V1__PodSandboxStatusResponse *
     }
 }
 
-/* One status: its document; several: an array of them (as crictl). */
-static int print_pod_statuses(crioctl_ctx *ctx, Runtime__V1__PodSandboxStatusResponse **resps, int n)
-{
-    cJSON *doc = n == 1 ? pod_status_json(resps[0]) : cJSON_CreateArray();
-
-    for (int i = 0; doc && n > 1 && i < n; i++) {
-        cJSON *one = pod_status_json(resps[i]);
-        if (!one || !cJSON_AddItemToArray(doc, one)) {
-            cJSON_Delete(one);
-            cJSON_Delete(doc);
-            doc = NULL;
-        }
-    }
-    return crioctl_print_json_doc(ctx, doc);
-}
-
 int crioctl_cmd_inspectp(crioctl_ctx *ctx, int argc, char **argv)
 {
-    static const struct option opts[] = { { "quiet", no_argument, NULL, 'q' },
-                                          CRIOCTL_COMMON_OPTIONS,
-                                          { 0, 0, 0, 0 } };
-    Runtime__V1__PodSandboxStatusResponse **resps;
-    bool quiet = false;
-    int opt, r, n;
+    static const crioctl_inspector how = { ":q" CRIOCTL_COMMON_SHORT,
+                                           "no pod given (usage: crioctl inspectp [OPTIONS] POD-ID...)", pod_status,
+                                           pod_status_json, print_pod_status_table };
 
-    crioctl_getopt_begin();
-    while ((opt = getopt_long(argc, argv, ":q" CRIOCTL_COMMON_SHORT, opts, NULL)) != -1) {
-        if (opt == 'q')
-            quiet = true;
-        else if ((r = crioctl_common_option(ctx, opt, argc, argv)) >= 0)
-            return r;
-    }
-    if (optind >= argc) {
-        crioctl_error(ctx, "no pod given (usage: crioctl inspectp [OPTIONS] POD-ID...)");
-        return 1;
-    }
-    n = argc - optind;
-    resps = calloc((size_t)n, sizeof(*resps));
-    if (!resps) {
-        crioctl_error(ctx, "out of memory");
-        return 1;
-    }
-    /* Every pod is looked up before anything is printed; the first failure ends it. */
-    r = 0;
-    for (int i = 0; i < n && r == 0; i++)
-        r = pod_status(ctx, argv[optind + i], !quiet, &resps[i]) < 0 ? 1 : 0;
-    if (r == 0 && ctx->output == CRIOCTL_OUTPUT_TABLE)
-        for (int i = 0; i < n; i++)
-            print_pod_status_table(resps[i], !quiet);
-    else if (r == 0)
-        r = print_pod_statuses(ctx, resps, n);
-    for (int i = 0; i < n; i++)
-        if (resps[i])
-            protobuf_c_message_free_unpacked(&resps[i]->base, NULL);
-    free(resps);
-    return r;
+    return crioctl_inspect(ctx, argc, argv, &how);
 }
 
 /* ---- stopp, rmp ---- */
@@ -612,13 +506,11 @@ int crioctl_cmd_inspectp(crioctl_ctx *ctx, int argc, char **argv)
 static int stop_pod(crioctl_ctx *ctx, const char *id)
 {
     Runtime__V1__StopPodSandboxRequest req = RUNTIME__V1__STOP_POD_SANDBOX_REQUEST__INIT;
-    ProtobufCMessage *m;
 
     req.pod_sandbox_id = (char *)id;
-    if (crioctl_call(ctx, CRIOCTL_RUNTIME_SERVICE, RUNTIME_SERVICE "StopPodSandbox", &req.base,
-                     &runtime__v1__stop_pod_sandbox_response__descriptor, &m) < 0)
+    if (crioctl_call_discard(ctx, RUNTIME_SERVICE "StopPodSandbox", &req.base,
+                             &runtime__v1__stop_pod_sandbox_response__descriptor) < 0)
         return -1;
-    protobuf_c_message_free_unpacked(m, NULL);
     printf("Stopped sandbox %s\n", id);
     return 0;
 }
@@ -645,14 +537,14 @@ int crioctl_cmd_stopp(crioctl_ctx *ctx, int argc, char **argv)
 static int remove_pod(crioctl_ctx *ctx, const char *id, bool force)
 {
     Runtime__V1__RemovePodSandboxRequest req = RUNTIME__V1__REMOVE_POD_SANDBOX_REQUEST__INIT;
-    Runtime__V1__PodSandboxStatusResponse *st;
     ProtobufCMessage *m;
     bool ready;
 
-    if (pod_status(ctx, id, false, &st) < 0)
+    if (pod_status(ctx, id, false, &m) < 0)
         return -1;
-    ready = st->status->state == RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY;
-    protobuf_c_message_free_unpacked(&st->base, NULL);
+    ready = ((Runtime__V1__PodSandboxStatusResponse *)m)->status->state ==
+            RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY;
+    protobuf_c_message_free_unpacked(m, NULL);
     if (ready && !force) {
         crioctl_error(ctx, "pod sandbox %s is running, please stop it first (or use --force)", id);
         return -1;
@@ -660,10 +552,9 @@ static int remove_pod(crioctl_ctx *ctx, const char *id, bool force)
     if (ready && stop_pod(ctx, id) < 0)
         return -1;
     req.pod_sandbox_id = (char *)id;
-    if (crioctl_call(ctx, CRIOCTL_RUNTIME_SERVICE, RUNTIME_SERVICE "RemovePodSandbox", &req.base,
-                     &runtime__v1__remove_pod_sandbox_response__descriptor, &m) < 0)
+    if (crioctl_call_discard(ctx, RUNTIME_SERVICE "RemovePodSandbox", &req.base,
+                             &runtime__v1__remove_pod_sandbox_response__descriptor) < 0)
         return -1;
-    protobuf_c_message_free_unpacked(m, NULL);
     printf("Removed sandbox %s\n", id);
     return 0;
 }

@@ -20,10 +20,6 @@
 /* Between two frames of --watch (crictl refreshes twice a second). */
 #define WATCH_INTERVAL_MS 500
 
-/* crictl's table layout: min width 20, padding 3. */
-#define TABLE_MINWIDTH 20
-#define TABLE_PADDING 3
-
 const char crioctl_help_stats[] =
     "  -a, --all             show every container (default: running ones)\n"
     "      --id ID           only this container (also given as the argument)\n"
@@ -87,7 +83,6 @@ enum { OPT_ID = 256, OPT_LABEL };
 static int stats_option(crioctl_ctx *ctx, int opt, int argc, char **argv, struct stats_opts *o)
 {
     char *end;
-    int r;
 
     switch (opt) {
     case 'a':
@@ -100,11 +95,7 @@ static int stats_option(crioctl_ctx *ctx, int opt, int argc, char **argv, struct
         o->pod = optarg;
         return -1;
     case OPT_LABEL:
-        if ((r = crioctl_labels_add(&o->labels, optarg)) < 0) {
-            crioctl_error(ctx, r == -ENOMEM ? "out of memory" : "incorrectly specified label: %s", optarg);
-            return 1;
-        }
-        return -1;
+        return crioctl_label_option(ctx, &o->labels, optarg) < 0 ? 1 : -1;
     case 's':
         errno = 0;
         o->seconds = strtol(optarg, &end, 10);
@@ -154,6 +145,96 @@ static int stats_options(crioctl_ctx *ctx, int argc, char **argv, struct stats_o
     return -1;
 }
 
+/* What stats (containers) and statsp (pods) differ in. */
+struct stats_kind {
+    bool containers;         /* stats: the options --all and --pod too */
+    const char *const *head; /* the table's columns */
+    size_t columns;
+    /* One sample, sorted by id (a List...StatsResponse) into *out; 0, or -1 (printed). */
+    int (*sample)(crioctl_ctx *ctx, const struct stats_opts *o, ProtobufCMessage **out);
+    /* Adds the rows of `after`, its CPU % measured since `before`; 0, or -1 (printed). */
+    int (*add_rows)(crioctl_ctx *ctx, crioctl_table *t, const ProtobufCMessage *before,
+                    const ProtobufCMessage *after, const struct stats_opts *o);
+};
+
+/* The cells both tables have. */
+struct usage_cells {
+    char id[64], cpu[32], mem[32];
+};
+
+/* The id cut short, the CPU % between two samples and the memory; 0, or -1 (printed). */
+static int usage_cells(crioctl_ctx *ctx, struct usage_cells *c, const char *id, const Runtime__V1__CpuUsage *cpu,
+                       const Runtime__V1__CpuUsage *old, uint64_t mem)
+{
+    double p = cpu_percent(cpu ? u64_value(cpu->usage_core_nano_seconds) : 0, cpu ? cpu->timestamp : 0,
+                           old ? u64_value(old->usage_core_nano_seconds) : 0, old ? old->timestamp : 0);
+
+    if (p < 0) {
+        crioctl_error(ctx, "cpu stat is not updated during sample");
+        return -1;
+    }
+    crioctl_truncate_id(c->id, sizeof(c->id), id);
+    snprintf(c->cpu, sizeof(c->cpu), "%.2f", p);
+    crioctl_human_size(c->mem, sizeof(c->mem), (double)mem);
+    return 0;
+}
+
+static int print_stats_table(crioctl_ctx *ctx, const struct stats_kind *k, const ProtobufCMessage *before,
+                             const ProtobufCMessage *after, const struct stats_opts *o)
+{
+    crioctl_table *t = crioctl_listing_table(k->columns, k->head);
+    int r = t ? 0 : (crioctl_error(ctx, "out of memory"), -1);
+
+    if (r >= 0)
+        r = k->add_rows(ctx, t, before, after, o);
+    if (r >= 0) {
+        if (o->watch)
+            fputs("\033[2J\033[H", stdout); /* clear the screen for the next frame */
+        r = crioctl_table_print(t, stdout);
+        fflush(stdout);
+    }
+    crioctl_table_free(t);
+    return r < 0 ? 1 : 0;
+}
+
+/* One frame: JSON of one sample, or the table of two. */
+static int show_stats(crioctl_ctx *ctx, const struct stats_kind *k, const struct stats_opts *o)
+{
+    ProtobufCMessage *before = NULL, *after = NULL;
+    int r = 1;
+
+    if (k->sample(ctx, o, &before) < 0)
+        return 1;
+    if (ctx->output == CRIOCTL_OUTPUT_JSON) {
+        r = crioctl_print_message_json(ctx, before);
+    } else {
+        sleep_ms(o->seconds * 1000);
+        if (k->sample(ctx, o, &after) == 0)
+            r = print_stats_table(ctx, k, before, after, o);
+    }
+    protobuf_c_message_free_unpacked(before, NULL);
+    if (after)
+        protobuf_c_message_free_unpacked(after, NULL);
+    return r;
+}
+
+/* Runs stats or statsp: one frame, or frames until interrupted (--watch). */
+static int run_stats(crioctl_ctx *ctx, int argc, char **argv, const struct stats_kind *k)
+{
+    struct stats_opts o = { .seconds = 1 };
+    int r;
+
+    if ((r = stats_options(ctx, argc, argv, &o, k->containers)) < 0) {
+        do {
+            r = show_stats(ctx, k, &o);
+            if (r == 0 && o.watch)
+                sleep_ms(WATCH_INTERVAL_MS); /* JSON, or --seconds 0, would not pause at all */
+        } while (r == 0 && o.watch);
+    }
+    crioctl_labels_free(&o.labels);
+    return r;
+}
+
 /* ---- stats ---- */
 
 static int stats_id_cmp(const void *a, const void *b)
@@ -165,32 +246,24 @@ static int stats_id_cmp(const void *a, const void *b)
                   y->attributes ? str_or_empty(y->attributes->id) : "");
 }
 
-static int container_stats(crioctl_ctx *ctx, const struct stats_opts *o, Runtime__V1__ListContainerStatsResponse **out)
+static int container_stats(crioctl_ctx *ctx, const struct stats_opts *o, ProtobufCMessage **out)
 {
     Runtime__V1__ListContainerStatsRequest req = RUNTIME__V1__LIST_CONTAINER_STATS_REQUEST__INIT;
     Runtime__V1__ContainerStatsFilter filter = RUNTIME__V1__CONTAINER_STATS_FILTER__INIT;
-    ProtobufCMessage *m = NULL;
-    int r;
+    Runtime__V1__ListContainerStatsResponse *resp;
 
     if (o->id)
         filter.id = (char *)o->id;
     if (o->pod)
         filter.pod_sandbox_id = (char *)o->pod;
-    filter.n_label_selector = o->labels.n;
-    filter.label_selector =
-        crioctl_labels_entries(&o->labels, &runtime__v1__container_stats_filter__label_selector_entry__descriptor);
-    if (!filter.label_selector) {
-        crioctl_error(ctx, "out of memory");
-        return -1;
-    }
     req.filter = &filter;
-    r = crioctl_call(ctx, CRIOCTL_RUNTIME_SERVICE, RUNTIME_SERVICE "ListContainerStats", &req.base,
-                     &runtime__v1__list_container_stats_response__descriptor, &m);
-    crioctl_map_entries_free(filter.label_selector, o->labels.n);
-    *out = (Runtime__V1__ListContainerStatsResponse *)m;
-    if (r == 0 && (*out)->n_stats > 1)
-        qsort((*out)->stats, (*out)->n_stats, sizeof(*(*out)->stats), stats_id_cmp);
-    return r;
+    if (crioctl_call_with_labels(ctx, RUNTIME_SERVICE "ListContainerStats", &req.base, &filter.base, &o->labels,
+                                 &runtime__v1__list_container_stats_response__descriptor, out) < 0)
+        return -1;
+    resp = (Runtime__V1__ListContainerStatsResponse *)*out;
+    if (resp->n_stats > 1)
+        qsort(resp->stats, resp->n_stats, sizeof(*resp->stats), stats_id_cmp);
+    return 0;
 }
 
 static const Runtime__V1__ContainerStats *find_container_stats(const Runtime__V1__ListContainerStatsResponse *r,
@@ -210,81 +283,37 @@ static int add_stats_row(crioctl_ctx *ctx, crioctl_table *t, const Runtime__V1__
     const Runtime__V1__ContainerStats *old = find_container_stats(before, id);
     uint64_t cpu = s->cpu ? u64_value(s->cpu->usage_core_nano_seconds) : 0;
     uint64_t mem = s->memory ? u64_value(s->memory->working_set_bytes) : 0;
-    char tid[64], perc[32], mems[32], disk[32], inodes[32];
+    struct usage_cells c;
+    char disk[32], inodes[32];
 
     if ((!all && cpu == 0 && mem == 0) || !old)
         return 1; /* not running; or new since the first sample */
-    double p = cpu_percent(cpu, s->cpu ? s->cpu->timestamp : 0,
-                           old->cpu ? u64_value(old->cpu->usage_core_nano_seconds) : 0,
-                           old->cpu ? old->cpu->timestamp : 0);
-    if (p < 0) {
-        crioctl_error(ctx, "cpu stat is not updated during sample");
+    if (usage_cells(ctx, &c, id, s->cpu, old->cpu, mem) < 0)
         return -1;
-    }
-    crioctl_truncate_id(tid, sizeof(tid), id);
-    snprintf(perc, sizeof(perc), "%.2f", p);
-    crioctl_human_size(mems, sizeof(mems), (double)mem);
     crioctl_human_size(disk, sizeof(disk), s->writable_layer ? (double)u64_value(s->writable_layer->used_bytes) : 0);
     snprintf(inodes, sizeof(inodes), "%" PRIu64, s->writable_layer ? u64_value(s->writable_layer->inodes_used) : 0);
-    const char *row[] = { tid, s->attributes && s->attributes->metadata ? str_or_empty(s->attributes->metadata->name) : "",
-                          perc, mems, disk, inodes };
+    const char *name = s->attributes && s->attributes->metadata ? str_or_empty(s->attributes->metadata->name) : "";
+    const char *row[] = { c.id, name, c.cpu, c.mem, disk, inodes };
     return crioctl_table_add(t, 6, row) < 0 ? (crioctl_error(ctx, "out of memory"), -1) : 0;
 }
 
-static int print_stats_table(crioctl_ctx *ctx, const Runtime__V1__ListContainerStatsResponse *before,
-                             const Runtime__V1__ListContainerStatsResponse *after, const struct stats_opts *o)
+static int add_stats_rows(crioctl_ctx *ctx, crioctl_table *t, const ProtobufCMessage *before,
+                          const ProtobufCMessage *after, const struct stats_opts *o)
 {
-    static const char *const head[] = { "CONTAINER", "NAME", "CPU %", "MEM", "DISK", "INODES" };
-    crioctl_table *t = crioctl_table_new(TABLE_MINWIDTH, TABLE_PADDING);
-    int r = t && crioctl_table_add(t, 6, head) == 0 ? 0 : (crioctl_error(ctx, "out of memory"), -1);
+    const Runtime__V1__ListContainerStatsResponse *a = (const Runtime__V1__ListContainerStatsResponse *)after;
+    int r = 0;
 
-    for (size_t i = 0; r >= 0 && i < after->n_stats; i++)
-        r = add_stats_row(ctx, t, after->stats[i], before, o->all);
-    if (r >= 0) {
-        if (o->watch)
-            fputs("\033[2J\033[H", stdout); /* clear the screen for the next frame */
-        r = crioctl_table_print(t, stdout);
-        fflush(stdout);
-    }
-    crioctl_table_free(t);
-    return r < 0 ? 1 : 0;
-}
-
-/* One frame: JSON of one sample, or the table of two. */
-static int show_container_stats(crioctl_ctx *ctx, const struct stats_opts *o)
-{
-    Runtime__V1__ListContainerStatsResponse *before = NULL, *after = NULL;
-    int r = 1;
-
-    if (container_stats(ctx, o, &before) < 0)
-        return 1;
-    if (ctx->output == CRIOCTL_OUTPUT_JSON) {
-        r = crioctl_print_message_json(ctx, &before->base);
-    } else {
-        sleep_ms(o->seconds * 1000);
-        if (container_stats(ctx, o, &after) == 0)
-            r = print_stats_table(ctx, before, after, o);
-    }
-    protobuf_c_message_free_unpacked(&before->base, NULL);
-    if (after)
-        protobuf_c_message_free_unpacked(&after->base, NULL);
+    for (size_t i = 0; r >= 0 && i < a->n_stats; i++)
+        r = add_stats_row(ctx, t, a->stats[i], (const Runtime__V1__ListContainerStatsResponse *)before, o->all);
     return r;
 }
 
 int crioctl_cmd_stats(crioctl_ctx *ctx, int argc, char **argv)
 {
-    struct stats_opts o = { .seconds = 1 };
-    int r;
+    static const char *const head[] = { "CONTAINER", "NAME", "CPU %", "MEM", "DISK", "INODES" };
+    static const struct stats_kind containers = { true, head, 6, container_stats, add_stats_rows };
 
-    if ((r = stats_options(ctx, argc, argv, &o, true)) < 0) {
-        do {
-            r = show_container_stats(ctx, &o);
-            if (r == 0 && o.watch)
-                sleep_ms(WATCH_INTERVAL_MS); /* JSON, or --seconds 0, would not pause at all */
-        } while (r == 0 && o.watch);
-    }
-    crioctl_labels_free(&o.labels);
-    return r;
+    return run_stats(ctx, argc, argv, &containers);
 }
 
 /* ---- statsp ---- */
@@ -298,30 +327,22 @@ static int pod_stats_id_cmp(const void *a, const void *b)
                   y->attributes ? str_or_empty(y->attributes->id) : "");
 }
 
-static int pod_stats(crioctl_ctx *ctx, const struct stats_opts *o, Runtime__V1__ListPodSandboxStatsResponse **out)
+static int pod_stats(crioctl_ctx *ctx, const struct stats_opts *o, ProtobufCMessage **out)
 {
     Runtime__V1__ListPodSandboxStatsRequest req = RUNTIME__V1__LIST_POD_SANDBOX_STATS_REQUEST__INIT;
     Runtime__V1__PodSandboxStatsFilter filter = RUNTIME__V1__POD_SANDBOX_STATS_FILTER__INIT;
-    ProtobufCMessage *m = NULL;
-    int r;
+    Runtime__V1__ListPodSandboxStatsResponse *resp;
 
     if (o->id)
         filter.id = (char *)o->id;
-    filter.n_label_selector = o->labels.n;
-    filter.label_selector =
-        crioctl_labels_entries(&o->labels, &runtime__v1__pod_sandbox_stats_filter__label_selector_entry__descriptor);
-    if (!filter.label_selector) {
-        crioctl_error(ctx, "out of memory");
-        return -1;
-    }
     req.filter = &filter;
-    r = crioctl_call(ctx, CRIOCTL_RUNTIME_SERVICE, RUNTIME_SERVICE "ListPodSandboxStats", &req.base,
-                     &runtime__v1__list_pod_sandbox_stats_response__descriptor, &m);
-    crioctl_map_entries_free(filter.label_selector, o->labels.n);
-    *out = (Runtime__V1__ListPodSandboxStatsResponse *)m;
-    if (r == 0 && (*out)->n_stats > 1)
-        qsort((*out)->stats, (*out)->n_stats, sizeof(*(*out)->stats), pod_stats_id_cmp);
-    return r;
+    if (crioctl_call_with_labels(ctx, RUNTIME_SERVICE "ListPodSandboxStats", &req.base, &filter.base, &o->labels,
+                                 &runtime__v1__list_pod_sandbox_stats_response__descriptor, out) < 0)
+        return -1;
+    resp = (Runtime__V1__ListPodSandboxStatsResponse *)*out;
+    if (resp->n_stats > 1)
+        qsort(resp->stats, resp->n_stats, sizeof(*resp->stats), pod_stats_id_cmp);
+    return 0;
 }
 
 static const Runtime__V1__LinuxPodSandboxStats *find_pod_stats(const Runtime__V1__ListPodSandboxStatsResponse *r,
@@ -341,78 +362,34 @@ static int add_pod_stats_row(crioctl_ctx *ctx, crioctl_table *t, const Runtime__
     const Runtime__V1__LinuxPodSandboxStats *lx = s->linux, *old = find_pod_stats(before, id);
     uint64_t cpu = lx && lx->cpu ? u64_value(lx->cpu->usage_core_nano_seconds) : 0;
     uint64_t mem = lx && lx->memory ? u64_value(lx->memory->working_set_bytes) : 0;
-    char tid[64], perc[32], mems[32];
+    struct usage_cells c;
 
     if ((cpu == 0 && mem == 0) || !old)
         return 1; /* no data; or new since the first sample */
-    double p = cpu_percent(cpu, lx->cpu ? lx->cpu->timestamp : 0,
-                           old->cpu ? u64_value(old->cpu->usage_core_nano_seconds) : 0,
-                           old->cpu ? old->cpu->timestamp : 0);
-    if (p < 0) {
-        crioctl_error(ctx, "cpu stat is not updated during sample");
+    if (usage_cells(ctx, &c, id, lx->cpu, old->cpu, mem) < 0)
         return -1;
-    }
-    crioctl_truncate_id(tid, sizeof(tid), id);
-    snprintf(perc, sizeof(perc), "%.2f", p);
-    crioctl_human_size(mems, sizeof(mems), (double)mem);
-    const char *row[] = { s->attributes->metadata ? str_or_empty(s->attributes->metadata->name) : "", tid, perc,
-                          mems };
+    const char *row[] = { s->attributes->metadata ? str_or_empty(s->attributes->metadata->name) : "", c.id, c.cpu,
+                          c.mem };
     return crioctl_table_add(t, 4, row) < 0 ? (crioctl_error(ctx, "out of memory"), -1) : 0;
 }
 
-static int print_pod_stats_table(crioctl_ctx *ctx, const Runtime__V1__ListPodSandboxStatsResponse *before,
-                                 const Runtime__V1__ListPodSandboxStatsResponse *after, bool watch)
+static int add_pod_stats_rows(crioctl_ctx *ctx, crioctl_table *t, const ProtobufCMessage *before,
+                              const ProtobufCMessage *after, const struct stats_opts *o)
 {
-    static const char *const head[] = { "POD", "POD ID", "CPU %", "MEM" };
-    crioctl_table *t = crioctl_table_new(TABLE_MINWIDTH, TABLE_PADDING);
-    int r = t && crioctl_table_add(t, 4, head) == 0 ? 0 : (crioctl_error(ctx, "out of memory"), -1);
+    const Runtime__V1__ListPodSandboxStatsResponse *a = (const Runtime__V1__ListPodSandboxStatsResponse *)after;
+    int r = 0;
 
-    for (size_t i = 0; r >= 0 && i < after->n_stats; i++)
-        r = add_pod_stats_row(ctx, t, after->stats[i], before);
-    if (r >= 0) {
-        if (watch)
-            fputs("\033[2J\033[H", stdout);
-        r = crioctl_table_print(t, stdout);
-        fflush(stdout);
-    }
-    crioctl_table_free(t);
-    return r < 0 ? 1 : 0;
-}
-
-static int show_pod_stats(crioctl_ctx *ctx, const struct stats_opts *o)
-{
-    Runtime__V1__ListPodSandboxStatsResponse *before = NULL, *after = NULL;
-    int r = 1;
-
-    if (pod_stats(ctx, o, &before) < 0)
-        return 1;
-    if (ctx->output == CRIOCTL_OUTPUT_JSON) {
-        r = crioctl_print_message_json(ctx, &before->base);
-    } else {
-        sleep_ms(o->seconds * 1000);
-        if (pod_stats(ctx, o, &after) == 0)
-            r = print_pod_stats_table(ctx, before, after, o->watch);
-    }
-    protobuf_c_message_free_unpacked(&before->base, NULL);
-    if (after)
-        protobuf_c_message_free_unpacked(&after->base, NULL);
+    for (size_t i = 0; r >= 0 && i < a->n_stats; i++)
+        r = add_pod_stats_row(ctx, t, a->stats[i], (const Runtime__V1__ListPodSandboxStatsResponse *)before);
     return r;
 }
 
 int crioctl_cmd_statsp(crioctl_ctx *ctx, int argc, char **argv)
 {
-    struct stats_opts o = { .seconds = 1 };
-    int r;
+    static const char *const head[] = { "POD", "POD ID", "CPU %", "MEM" };
+    static const struct stats_kind pods = { false, head, 4, pod_stats, add_pod_stats_rows };
 
-    if ((r = stats_options(ctx, argc, argv, &o, false)) < 0) {
-        do {
-            r = show_pod_stats(ctx, &o);
-            if (r == 0 && o.watch)
-                sleep_ms(WATCH_INTERVAL_MS); /* JSON, or --seconds 0, would not pause at all */
-        } while (r == 0 && o.watch);
-    }
-    crioctl_labels_free(&o.labels);
-    return r;
+    return run_stats(ctx, argc, argv, &pods);
 }
 
 /* ---- events ---- */

@@ -107,9 +107,14 @@ int crioctl_cmd_statsp(crioctl_ctx *ctx, int argc, char **argv);
 int crioctl_cmd_events(crioctl_ctx *ctx, int argc, char **argv);
 extern const char crioctl_help_stats[], crioctl_help_statsp[], crioctl_help_events[];
 
-/* ---- Pod configs, shared by runp, create and run (cli/cmd_pod.c) ---- */
+/* ---- Configs, shared by runp, create and run (cli/cmd_pod.c) ---- */
 
 struct Runtime__V1__PodSandboxConfig;
+
+/* Loads a config file (JSON or YAML, see pbjson_in.h) as a message of type
+ * `desc`.  Returns 0, or -1 after printing the error. */
+int crioctl_load_config(crioctl_ctx *ctx, const char *path, const ProtobufCMessageDescriptor *desc,
+                        ProtobufCMessage **out);
 
 /*
  * Loads a pod config file (JSON or YAML, see pbjson_in.h) and checks it as
@@ -121,6 +126,23 @@ int crioctl_load_pod_config(crioctl_ctx *ctx, const char *path, struct Runtime__
 /* RunPodSandbox; *pod_id is malloc'd.  Returns 0, or -1 after printing the error. */
 int crioctl_run_pod(crioctl_ctx *ctx, struct Runtime__V1__PodSandboxConfig *config, const char *handler,
                     char **pod_id);
+
+/* ---- inspect, inspectp and inspecti (cli/inspect.c) ---- */
+
+/* What the commands that show the status of objects differ in. */
+typedef struct {
+    const char *shortopts; /* getopt's, with 'q' and CRIOCTL_COMMON_SHORT */
+    const char *no_object; /* the error when no object is named */
+    /* The status response of object `id` into *out; 0, or -1 after printing the error (*out NULL). */
+    int (*status)(crioctl_ctx *ctx, const char *id, bool verbose, ProtobufCMessage **out);
+    /* The JSON document of a status response; NULL when out of memory. */
+    cJSON *(*json)(const ProtobufCMessage *resp);
+    /* Prints a status response as --output table shows it. */
+    void (*print_table)(const ProtobufCMessage *resp, bool verbose);
+} crioctl_inspector;
+
+/* Runs such a command (-q: not verbose; then the objects); returns the exit status. */
+int crioctl_inspect(crioctl_ctx *ctx, int argc, char **argv, const crioctl_inspector *how);
 
 /* ---- Option parsing shared by commands ---- */
 
@@ -164,6 +186,19 @@ __attribute__((format(printf, 2, 3))) void crioctl_error(const crioctl_ctx *ctx,
 int crioctl_call(crioctl_ctx *ctx, crioctl_service svc, const char *method,
                  const ProtobufCMessage *req, const ProtobufCMessageDescriptor *resp_desc,
                  ProtobufCMessage **resp);
+
+/* A RuntimeService call whose response carries nothing of use (StopPodSandbox,
+ * StartContainer...): as crioctl_call, the response discarded. */
+int crioctl_call_discard(crioctl_ctx *ctx, const char *method, const ProtobufCMessage *req,
+                         const ProtobufCMessageDescriptor *resp_desc);
+
+/*
+ * A RuntimeService call that answers the id of what it made (RunPodSandbox,
+ * CreateContainer): as crioctl_call, then the response's string field `id_field` into *id
+ * (malloc'd).  Returns 0, or -1 after printing the error.
+ */
+int crioctl_call_for_id(crioctl_ctx *ctx, const char *method, const ProtobufCMessage *req,
+                        const ProtobufCMessageDescriptor *resp_desc, const char *id_field, char **id);
 
 /* Receives each message of a streaming call (unpacked; borrowed for the call).
  * A nonzero return stops the call. */
@@ -237,6 +272,14 @@ int crioctl_table_add(crioctl_table *t, size_t n, const char *const *cells);
 int crioctl_table_print(const crioctl_table *t, FILE *f);
 void crioctl_table_free(crioctl_table *t);
 
+/* A table laid out as crictl's pods, ps and stats (min width 20, padding 3),
+ * its header row the `n` cells of `head`; NULL when out of memory. */
+crioctl_table *crioctl_listing_table(size_t n, const char *const *head);
+
+/* Prints a table to stdout and frees it; `built` < 0 when building it ran
+ * out of memory (then only that is printed, as an error).  Returns the exit status. */
+int crioctl_table_output(crioctl_ctx *ctx, crioctl_table *t, int built);
+
 /* Display width of a UTF-8 string (code points). */
 size_t crioctl_text_width(const char *s);
 
@@ -249,6 +292,13 @@ void crioctl_human_duration(char *buf, size_t n, int64_t ns);
 
 /* go-units' HumanSize: decimal units, 4 significant digits ("1.5MB", "512B"). */
 void crioctl_human_size(char *buf, size_t n, double size);
+
+/* go-units' HumanSizeWithPrecision: as crioctl_human_size, `precision`
+ * significant digits (crictl's image SIZE column has 3). */
+void crioctl_human_size_precision(char *buf, size_t n, double size, int precision);
+
+/* The wall clock, in nanoseconds since the epoch (what ages are measured from). */
+int64_t crioctl_now_ns(void);
 
 /* The first CRIOCTL_TRUNCATED_ID_LEN characters of an id. */
 void crioctl_truncate_id(char *buf, size_t n, const char *id);
@@ -269,6 +319,10 @@ typedef struct {
 int crioctl_labels_add(crioctl_labels *l, const char *arg);
 void crioctl_labels_free(crioctl_labels *l);
 
+/* crioctl_labels_add for a --label option: prints the error and returns -1
+ * when `arg` is not KEY=VALUE (or memory runs out); else 0. */
+int crioctl_label_option(crioctl_ctx *ctx, crioctl_labels *l, const char *arg);
+
 /* The labels as an array of l->n map entries of type `entry` (a "...Entry"
  * message of two string fields), for a request's label_selector; the
  * strings are borrowed from `l`.  NULL when out of memory.  Free with
@@ -276,9 +330,37 @@ void crioctl_labels_free(crioctl_labels *l);
 void *crioctl_labels_entries(const crioctl_labels *l, const ProtobufCMessageDescriptor *entry);
 void crioctl_map_entries_free(void *entries, size_t n);
 
+/*
+ * A RuntimeService List call whose filter selects by labels: `filter` (the
+ * request's filter message) has its label_selector set to `labels` for the
+ * call; otherwise as crioctl_call.
+ */
+int crioctl_call_with_labels(crioctl_ctx *ctx, const char *method, const ProtobufCMessage *req,
+                             ProtobufCMessage *filter, const crioctl_labels *labels,
+                             const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp);
+
 /* Compiles a POSIX extended regular expression for a filter option; prints
  * the error and returns -1 when it is invalid. */
 int crioctl_regex_compile(crioctl_ctx *ctx, const char *option, const char *pattern, regex_t *re);
+
+/* What pods and ps select from a listing beyond the request's filter, as crictl does. */
+typedef struct {
+    const char *name, *ns; /* --name, --namespace: regular expressions; NULL or "": any */
+    bool latest;           /* only the newest item */
+    long last;             /* > 0: only the newest `last` items */
+} crioctl_selection;
+
+/* Whether a listed item is selected; a pattern not given is NULL. */
+typedef bool (*crioctl_match_fn)(const void *item, const regex_t *name_re, const regex_t *ns_re, void *payload);
+
+/*
+ * Moves the items (messages of a listing) that `match` selects to the front
+ * of `items`, sorts those with `newest_first` (a qsort comparator of two
+ * items) and returns how many of them to show; -1 after printing an invalid
+ * pattern.  The items are only reordered: the listing still frees them all.
+ */
+long crioctl_select(crioctl_ctx *ctx, const crioctl_selection *sel, void **items, size_t n, crioctl_match_fn match,
+                    void *payload, int (*newest_first)(const void *, const void *));
 
 /*
  * The document inspect and inspectp print: {"status": status (taken), then

@@ -8,6 +8,7 @@
 
 #include "crioctl.h"
 #include "logs.h"
+#include "pbjson_in.h"
 
 /* ---- Formatting ---- */
 
@@ -336,19 +337,6 @@ static size_t value_size(ProtobufCType type)
     return 0;
 }
 
-/* A map field is a repeated message "...Entry" with fields key and value. */
-static bool is_map_entry(const ProtobufCFieldDescriptor *fd)
-{
-    const ProtobufCMessageDescriptor *d = fd->descriptor;
-    size_t n;
-
-    if (fd->type != PROTOBUF_C_TYPE_MESSAGE || !d || d->n_fields != 2)
-        return false;
-    n = strlen(d->short_name);
-    return n > 5 && strcmp(d->short_name + n - 5, "Entry") == 0 &&
-           strcmp(d->fields[0].name, "key") == 0 && strcmp(d->fields[1].name, "value") == 0;
-}
-
 static int cmp_keys(const void *a, const void *b)
 {
     const cJSON *x = *(const cJSON *const *)a, *y = *(const cJSON *const *)b;
@@ -433,7 +421,7 @@ static cJSON *field_json(const ProtobufCMessage *msg, const ProtobufCFieldDescri
     if (fd->label == PROTOBUF_C_LABEL_REPEATED) {
         size_t n = *(const size_t *)(base + fd->quantifier_offset);
         const char *arr = *(char *const *)(base + fd->offset);
-        if (is_map_entry(fd))
+        if (crioctl_pbjson_is_map_field(fd))
             return map_json(fd, n, (ProtobufCMessage *const *)arr);
         cJSON *a = cJSON_CreateArray();
         size_t sz = value_size(fd->type);

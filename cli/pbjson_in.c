@@ -88,6 +88,19 @@ static void wb_le(struct wbuf *b, uint64_t v, size_t n)
     wb_put(b, tmp, n);
 }
 
+/* Appends an integer field: `fixed` (4 or 8) little-endian bytes for the
+ * fixed-width types, else 0 for a varint. */
+static void wb_int_field(struct wbuf *b, uint32_t id, size_t fixed, uint64_t v)
+{
+    if (fixed) {
+        wb_tag(b, id, fixed == 4 ? WIRE_32BIT : WIRE_64BIT);
+        wb_le(b, v, fixed);
+    } else {
+        wb_tag(b, id, WIRE_VARINT);
+        wb_varint(b, v);
+    }
+}
+
 /* Appends a length-delimited field holding `sub`'s bytes. */
 static void wb_sub(struct wbuf *b, uint32_t id, const struct wbuf *sub)
 {
@@ -231,20 +244,31 @@ static bool parse_decimal(const char *s, bool *neg, uint64_t *mag)
     return true;
 }
 
+/* A JSON number that is an integer in [min, max], exactly; 0, or -1 (failed). */
+static int get_integral(struct conv *c, const cJSON *v, double min, double max, const char *what, double *out)
+{
+    double d = v->valuedouble;
+
+    if (!(d <= MAX_EXACT_DOUBLE && d >= -MAX_EXACT_DOUBLE)) /* NaN too */
+        return fail(c, "%g is too large for a JSON number to hold exactly: write it as a string", d);
+    if (d != (double)(int64_t)d)
+        return fail(c, "expected %s, got the non-integer %g", what, d);
+    if (d < min || d > max)
+        return fail(c, "%.0f is out of range for %s", d, what);
+    *out = d;
+    return 0;
+}
+
 /* An integer in [min, max] (signed types) from a number or decimal text. */
 static int get_signed(struct conv *c, const cJSON *v, int64_t min, int64_t max, const char *what,
                       int64_t *out)
 {
     const char *s = text_of(v);
+    double d;
 
     if (cJSON_IsNumber(v)) {
-        double d = v->valuedouble;
-        if (!(d <= MAX_EXACT_DOUBLE && d >= -MAX_EXACT_DOUBLE)) /* NaN too */
-            return fail(c, "%g is too large for a JSON number to hold exactly: write it as a string", d);
-        if (d != (double)(int64_t)d)
-            return fail(c, "expected %s, got the non-integer %g", what, d);
-        if (d < (double)min || d > (double)max)
-            return fail(c, "%.0f is out of range for %s", d, what);
+        if (get_integral(c, v, (double)min, (double)max, what, &d) < 0)
+            return -1;
         *out = (int64_t)d;
         return 0;
     }
@@ -266,15 +290,11 @@ static int get_signed(struct conv *c, const cJSON *v, int64_t min, int64_t max, 
 static int get_unsigned(struct conv *c, const cJSON *v, uint64_t max, const char *what, uint64_t *out)
 {
     const char *s = text_of(v);
+    double d;
 
     if (cJSON_IsNumber(v)) {
-        double d = v->valuedouble;
-        if (!(d <= MAX_EXACT_DOUBLE && d >= -MAX_EXACT_DOUBLE)) /* NaN too */
-            return fail(c, "%g is too large for a JSON number to hold exactly: write it as a string", d);
-        if (d != (double)(int64_t)d)
-            return fail(c, "expected %s, got the non-integer %g", what, d);
-        if (d < 0 || d > (double)max)
-            return fail(c, "%.0f is out of range for %s", d, what);
+        if (get_integral(c, v, 0, (double)max, what, &d) < 0)
+            return -1;
         *out = (uint64_t)d;
         return 0;
     }
@@ -340,16 +360,23 @@ static int get_bool(struct conv *c, const cJSON *v, bool *out)
     return type_error(c, "true or false", v);
 }
 
+/* Appends name number `i` to a list "a, b, c" in names[size], of which *used
+ * bytes are taken; a full list stays as it is (cut). */
+static void list_name(char *names, size_t size, size_t *used, unsigned i, const char *name)
+{
+    if (*used >= size)
+        return;
+    int w = snprintf(names + *used, size - *used, "%s%s", i ? ", " : "", name);
+    *used += w > 0 ? (size_t)w : 0;
+}
+
 static int enum_error(struct conv *c, const ProtobufCEnumDescriptor *ed, const char *s)
 {
-    char names[512];
+    char names[512] = "";
     size_t n = 0;
 
-    names[0] = '\0';
-    for (unsigned i = 0; i < ed->n_values && n < sizeof(names); i++) {
-        int w = snprintf(names + n, sizeof(names) - n, "%s%s", i ? ", " : "", ed->values[i].name);
-        n += w > 0 ? (size_t)w : 0;
-    }
+    for (unsigned i = 0; i < ed->n_values; i++)
+        list_name(names, sizeof(names), &n, i, ed->values[i].name);
     return fail(c, "unknown value \"%s\" of %s (one of %s, or a number)", s, ed->name, names);
 }
 
@@ -451,49 +478,27 @@ static int encode_number(struct conv *c, const ProtobufCFieldDescriptor *fd, con
     case PROTOBUF_C_TYPE_SFIXED32:
         if (get_signed(c, v, INT32_MIN, INT32_MAX, "a 32-bit integer", &s64) < 0)
             return -1;
-        if (fd->type == PROTOBUF_C_TYPE_SFIXED32) {
-            wb_tag(b, fd->id, WIRE_32BIT);
-            wb_le(b, (uint32_t)(int32_t)s64, 4);
-        } else {
-            wb_tag(b, fd->id, WIRE_VARINT);
-            wb_varint(b, fd->type == PROTOBUF_C_TYPE_SINT32 ? zigzag(s64) : (uint64_t)s64);
-        }
+        wb_int_field(b, fd->id, fd->type == PROTOBUF_C_TYPE_SFIXED32 ? 4 : 0,
+                     fd->type == PROTOBUF_C_TYPE_SINT32 ? zigzag(s64) : (uint64_t)s64);
         return 0;
     case PROTOBUF_C_TYPE_UINT32:
     case PROTOBUF_C_TYPE_FIXED32:
         if (get_unsigned(c, v, UINT32_MAX, "an unsigned 32-bit integer", &u64) < 0)
             return -1;
-        if (fd->type == PROTOBUF_C_TYPE_FIXED32) {
-            wb_tag(b, fd->id, WIRE_32BIT);
-            wb_le(b, u64, 4);
-        } else {
-            wb_tag(b, fd->id, WIRE_VARINT);
-            wb_varint(b, u64);
-        }
+        wb_int_field(b, fd->id, fd->type == PROTOBUF_C_TYPE_FIXED32 ? 4 : 0, u64);
         return 0;
     case PROTOBUF_C_TYPE_INT64:
     case PROTOBUF_C_TYPE_SINT64:
     case PROTOBUF_C_TYPE_SFIXED64:
         if (get_signed(c, v, INT64_MIN, INT64_MAX, "a 64-bit integer", &s64) < 0)
             return -1;
-        if (fd->type == PROTOBUF_C_TYPE_SFIXED64) {
-            wb_tag(b, fd->id, WIRE_64BIT);
-            wb_le(b, (uint64_t)s64, 8);
-        } else {
-            wb_tag(b, fd->id, WIRE_VARINT);
-            wb_varint(b, fd->type == PROTOBUF_C_TYPE_SINT64 ? zigzag(s64) : (uint64_t)s64);
-        }
+        wb_int_field(b, fd->id, fd->type == PROTOBUF_C_TYPE_SFIXED64 ? 8 : 0,
+                     fd->type == PROTOBUF_C_TYPE_SINT64 ? zigzag(s64) : (uint64_t)s64);
         return 0;
     default: /* UINT64, FIXED64 */
         if (get_unsigned(c, v, UINT64_MAX, "an unsigned 64-bit integer", &u64) < 0)
             return -1;
-        if (fd->type == PROTOBUF_C_TYPE_FIXED64) {
-            wb_tag(b, fd->id, WIRE_64BIT);
-            wb_le(b, u64, 8);
-        } else {
-            wb_tag(b, fd->id, WIRE_VARINT);
-            wb_varint(b, u64);
-        }
+        wb_int_field(b, fd->id, fd->type == PROTOBUF_C_TYPE_FIXED64 ? 8 : 0, u64);
         return 0;
     }
 }
@@ -511,13 +516,11 @@ static int encode_float(struct conv *c, const ProtobufCFieldDescriptor *fd, cons
         if (isfinite(d) && !isfinite(f))
             return fail(c, "%g is out of range for a float", d);
         memcpy(&bits, &f, 4);
-        wb_tag(b, fd->id, WIRE_32BIT);
-        wb_le(b, bits, 4);
+        wb_int_field(b, fd->id, 4, bits);
     } else {
         uint64_t bits;
         memcpy(&bits, &d, 8);
-        wb_tag(b, fd->id, WIRE_64BIT);
-        wb_le(b, bits, 8);
+        wb_int_field(b, fd->id, 8, bits);
     }
     return 0;
 }
@@ -553,14 +556,12 @@ static int encode_value(struct conv *c, const ProtobufCFieldDescriptor *fd, cons
     case PROTOBUF_C_TYPE_BOOL:
         if (get_bool(c, v, &flag) < 0)
             return -1;
-        wb_tag(b, fd->id, WIRE_VARINT);
-        wb_varint(b, flag);
+        wb_int_field(b, fd->id, 0, flag);
         return 0;
     case PROTOBUF_C_TYPE_ENUM:
         if (get_enum(c, v, fd->descriptor, &e) < 0)
             return -1;
-        wb_tag(b, fd->id, WIRE_VARINT);
-        wb_varint(b, (uint64_t)(int64_t)e);
+        wb_int_field(b, fd->id, 0, (uint64_t)(int64_t)e);
         return 0;
     case PROTOBUF_C_TYPE_FLOAT:
     case PROTOBUF_C_TYPE_DOUBLE:
@@ -587,8 +588,7 @@ static int encode_value(struct conv *c, const ProtobufCFieldDescriptor *fd, cons
     }
 }
 
-/* A map field: a repeated message "...Entry" with fields key (1) and value (2). */
-static bool is_map_field(const ProtobufCFieldDescriptor *fd)
+bool crioctl_pbjson_is_map_field(const ProtobufCFieldDescriptor *fd)
 {
     const ProtobufCMessageDescriptor *d = fd->descriptor;
     size_t n;
@@ -636,7 +636,7 @@ static int encode_repeated(struct conv *c, const ProtobufCFieldDescriptor *fd, c
     size_t i = 0;
     int r = 0;
 
-    if (is_map_field(fd))
+    if (crioctl_pbjson_is_map_field(fd))
         return cJSON_IsObject(v) ? encode_map(c, fd, v, b) : type_error(c, "an object (a map)", v);
     if (!cJSON_IsArray(v))
         return type_error(c, "an array", v);
@@ -706,14 +706,11 @@ static const ProtobufCFieldDescriptor *find_field(const ProtobufCMessageDescript
 
 static int unknown_field(struct conv *c, const ProtobufCMessageDescriptor *d, const char *name)
 {
-    char names[768];
+    char names[768] = "";
     size_t n = 0;
 
-    names[0] = '\0';
-    for (unsigned i = 0; i < d->n_fields && n < sizeof(names); i++) {
-        int w = snprintf(names + n, sizeof(names) - n, "%s%s", i ? ", " : "", d->fields[i].name);
-        n += w > 0 ? (size_t)w : 0;
-    }
+    for (unsigned i = 0; i < d->n_fields; i++)
+        list_name(names, sizeof(names), &n, i, d->fields[i].name);
     size_t old = push_field(c, name);
     fail(c, "unknown field \"%s\" (%s has: %s)", name, d->name, d->n_fields ? names : "no fields");
     path_pop(c, old);

@@ -29,6 +29,7 @@
 
 #include <cjson/cJSON.h>
 #include <protobuf-c/protobuf-c.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 /* How deep objects and arrays may nest (no CRI message comes close). */
@@ -64,6 +65,10 @@ int crioctl_yaml_to_json(const char *text, size_t len, const char *source, cJSON
 int crioctl_pbjson_parse(const char *text, size_t len, const char *source,
                          const ProtobufCMessageDescriptor *desc, ProtobufCMessage **out,
                          char **err);
+
+/* Whether a field is a map: a repeated message "...Entry" of fields key (1)
+ * and value (2), as protoc makes them (protobuf-c has no flag for maps). */
+bool crioctl_pbjson_is_map_field(const ProtobufCFieldDescriptor *fd);
 
 /* Reads the file at `path` and parses it as crioctl_pbjson_parse does, the
  * path naming the source.  A file that cannot be read is -errno, with *err. */

@@ -134,6 +134,35 @@ int crioctl_call(crioctl_ctx *ctx, crioctl_service svc, const char *method,
     return 0;
 }
 
+int crioctl_call_discard(crioctl_ctx *ctx, const char *method, const ProtobufCMessage *req,
+                         const ProtobufCMessageDescriptor *resp_desc)
+{
+    ProtobufCMessage *m;
+
+    if (crioctl_call(ctx, CRIOCTL_RUNTIME_SERVICE, method, req, resp_desc, &m) < 0)
+        return -1;
+    protobuf_c_message_free_unpacked(m, NULL);
+    return 0;
+}
+
+int crioctl_call_for_id(crioctl_ctx *ctx, const char *method, const ProtobufCMessage *req,
+                        const ProtobufCMessageDescriptor *resp_desc, const char *id_field, char **id)
+{
+    const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(resp_desc, id_field);
+    ProtobufCMessage *m;
+
+    *id = NULL;
+    if (crioctl_call(ctx, CRIOCTL_RUNTIME_SERVICE, method, req, resp_desc, &m) < 0)
+        return -1;
+    *id = strdup(*(char **)((char *)m + f->offset));
+    protobuf_c_message_free_unpacked(m, NULL);
+    if (!*id) {
+        crioctl_error(ctx, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
 struct stream {
     crioctl_ctx *ctx;
     const ProtobufCMessageDescriptor *desc;

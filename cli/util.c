@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "crioctl.h"
 
@@ -247,6 +248,29 @@ int crioctl_table_print(const crioctl_table *t, FILE *f)
     return ferror(f) ? -EIO : 0;
 }
 
+crioctl_table *crioctl_listing_table(size_t n, const char *const *head)
+{
+    crioctl_table *t = crioctl_table_new(20, 3);
+
+    if (t && crioctl_table_add(t, n, head) < 0) {
+        crioctl_table_free(t);
+        t = NULL;
+    }
+    return t;
+}
+
+int crioctl_table_output(crioctl_ctx *ctx, crioctl_table *t, int built)
+{
+    int r = 1;
+
+    if (built < 0)
+        crioctl_error(ctx, "out of memory");
+    else
+        r = crioctl_table_print(t, stdout) < 0 ? 1 : 0;
+    crioctl_table_free(t);
+    return r;
+}
+
 /* ---- Human-readable values ---- */
 
 void crioctl_human_duration(char *buf, size_t n, int64_t ns)
@@ -279,7 +303,7 @@ void crioctl_human_duration(char *buf, size_t n, int64_t ns)
         snprintf(buf, n, "%lld years", (long long)(ns / 3600000000000LL / 24 / 365));
 }
 
-void crioctl_human_size(char *buf, size_t n, double size)
+void crioctl_human_size_precision(char *buf, size_t n, double size, int precision)
 {
     static const char *const units[] = { "B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB" };
     size_t i = 0;
@@ -288,7 +312,20 @@ void crioctl_human_size(char *buf, size_t n, double size)
         size /= 1000.0;
         i++;
     }
-    snprintf(buf, n, "%.4g%s", size, units[i]);
+    snprintf(buf, n, "%.*g%s", precision, size, units[i]);
+}
+
+void crioctl_human_size(char *buf, size_t n, double size)
+{
+    crioctl_human_size_precision(buf, n, size, 4);
+}
+
+int64_t crioctl_now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
 void crioctl_truncate_id(char *buf, size_t n, const char *id)
@@ -361,6 +398,15 @@ int crioctl_labels_add(crioctl_labels *l, const char *arg)
     return 0;
 }
 
+int crioctl_label_option(crioctl_ctx *ctx, crioctl_labels *l, const char *arg)
+{
+    int r = crioctl_labels_add(l, arg);
+
+    if (r < 0)
+        crioctl_error(ctx, r == -ENOMEM ? "out of memory" : "incorrectly specified label: %s", arg);
+    return r < 0 ? -1 : 0;
+}
+
 void crioctl_labels_free(crioctl_labels *l)
 {
     for (size_t i = 0; i < l->n; i++) {
@@ -399,6 +445,31 @@ void crioctl_map_entries_free(void *entries, size_t n)
     free(v);
 }
 
+int crioctl_call_with_labels(crioctl_ctx *ctx, const char *method, const ProtobufCMessage *req,
+                             ProtobufCMessage *filter, const crioctl_labels *labels,
+                             const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp)
+{
+    /* Found by name: every List request's filter has the same label_selector map. */
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field_by_name(filter->descriptor, "label_selector");
+    void **field = (void **)((char *)filter + f->offset);
+    size_t *count = (size_t *)((char *)filter + f->quantifier_offset);
+    int r;
+
+    *resp = NULL;
+    *field = crioctl_labels_entries(labels, f->descriptor);
+    if (!*field) {
+        crioctl_error(ctx, "out of memory");
+        return -1;
+    }
+    *count = labels->n;
+    r = crioctl_call(ctx, CRIOCTL_RUNTIME_SERVICE, method, req, resp_desc, resp);
+    crioctl_map_entries_free(*field, labels->n);
+    *field = NULL;
+    *count = 0;
+    return r;
+}
+
 /* ---- Regular expressions (crictl's --name and --namespace filters) ---- */
 
 int crioctl_regex_compile(crioctl_ctx *ctx, const char *option, const char *pattern, regex_t *re)
@@ -412,4 +483,37 @@ int crioctl_regex_compile(crioctl_ctx *ctx, const char *option, const char *patt
         return -1;
     }
     return 0;
+}
+
+long crioctl_select(crioctl_ctx *ctx, const crioctl_selection *sel, void **items, size_t n, crioctl_match_fn match,
+                    void *payload, int (*newest_first)(const void *, const void *))
+{
+    regex_t name_re, ns_re;
+    bool has_name = sel->name && sel->name[0], has_ns = sel->ns && sel->ns[0];
+    size_t kept = 0;
+
+    if (has_name && crioctl_regex_compile(ctx, "--name", sel->name, &name_re) < 0)
+        return -1;
+    if (has_ns && crioctl_regex_compile(ctx, "--namespace", sel->ns, &ns_re) < 0) {
+        if (has_name)
+            regfree(&name_re);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!match(items[i], has_name ? &name_re : NULL, has_ns ? &ns_re : NULL, payload))
+            continue;
+        void *keep = items[i];
+        items[i] = items[kept];
+        items[kept++] = keep;
+    }
+    if (has_name)
+        regfree(&name_re);
+    if (has_ns)
+        regfree(&ns_re);
+    if (kept > 1)
+        qsort(items, kept, sizeof(*items), newest_first);
+    size_t show = sel->latest ? 1 : kept;
+    if (sel->last > 0)
+        show = (size_t)sel->last;
+    return (long)(show < kept ? show : kept);
 }

@@ -165,31 +165,6 @@ static cJSON *scalar_node(struct ybuild *b, const yaml_event_t *ev)
 
 static cJSON *parse_node(struct ybuild *b, yaml_event_t *ev);
 
-static cJSON *sequence_node(struct ybuild *b, const yaml_event_t *start)
-{
-    cJSON *arr = cJSON_CreateArray();
-    yaml_event_t ev;
-
-    if (!arr || remember_anchor(b, start->data.sequence_start.anchor, arr) < 0) {
-        cJSON_Delete(arr);
-        yoom(b);
-        return NULL;
-    }
-    while (next_event(b, &ev)) {
-        if (ev.type == YAML_SEQUENCE_END_EVENT) {
-            yaml_event_delete(&ev);
-            return arr;
-        }
-        cJSON *item = parse_node(b, &ev);
-        if (!item)
-            break;
-        cJSON_AddItemToArray(arr, item);
-    }
-    /* The anchor may still point into it: the caller's failure ends the parse. */
-    cJSON_Delete(arr);
-    return NULL;
-}
-
 /* Reads one "key: value" of a mapping, the key's event being `kev` (deleted). */
 static bool mapping_member(struct ybuild *b, cJSON *obj, yaml_event_t *kev)
 {
@@ -227,25 +202,40 @@ static bool mapping_member(struct ybuild *b, cJSON *obj, yaml_event_t *kev)
     return value != NULL;
 }
 
-static cJSON *mapping_node(struct ybuild *b, const yaml_event_t *start)
+/* Adds the item that starts with `ev` (taken) to a sequence; false when it failed. */
+static bool sequence_item(struct ybuild *b, cJSON *arr, yaml_event_t *ev)
 {
-    cJSON *obj = cJSON_CreateObject();
+    cJSON *item = parse_node(b, ev);
+
+    if (!item)
+        return false;
+    cJSON_AddItemToArray(arr, item);
+    return true;
+}
+
+/* A sequence (an array) or a mapping (an object), from its start event to its end event. */
+static cJSON *collection_node(struct ybuild *b, const yaml_event_t *start)
+{
+    bool seq = start->type == YAML_SEQUENCE_START_EVENT;
+    const yaml_char_t *anchor = seq ? start->data.sequence_start.anchor : start->data.mapping_start.anchor;
+    cJSON *node = seq ? cJSON_CreateArray() : cJSON_CreateObject();
     yaml_event_t ev;
 
-    if (!obj || remember_anchor(b, start->data.mapping_start.anchor, obj) < 0) {
-        cJSON_Delete(obj);
+    if (!node || remember_anchor(b, anchor, node) < 0) {
+        cJSON_Delete(node);
         yoom(b);
         return NULL;
     }
     while (next_event(b, &ev)) {
-        if (ev.type == YAML_MAPPING_END_EVENT) {
+        if (ev.type == (seq ? YAML_SEQUENCE_END_EVENT : YAML_MAPPING_END_EVENT)) {
             yaml_event_delete(&ev);
-            return obj;
+            return node;
         }
-        if (!mapping_member(b, obj, &ev))
+        if (!(seq ? sequence_item(b, node, &ev) : mapping_member(b, node, &ev)))
             break;
     }
-    cJSON_Delete(obj);
+    /* The anchor may still point into it: the caller's failure ends the parse. */
+    cJSON_Delete(node);
     return NULL;
 }
 
@@ -266,7 +256,7 @@ static cJSON *parse_node(struct ybuild *b, yaml_event_t *ev)
         yfail(b, &ev->start_mark, "nested too deeply (more than %d levels)", CRIOCTL_PBJSON_MAX_DEPTH);
     } else {
         b->depth++;
-        n = ev->type == YAML_SEQUENCE_START_EVENT ? sequence_node(b, ev) : mapping_node(b, ev);
+        n = collection_node(b, ev);
         b->depth--;
     }
     yaml_event_delete(ev);

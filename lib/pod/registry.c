@@ -550,7 +550,7 @@ static pod_rec *pod_load(const cJSON *j)
     snprintf(r->id, sizeof r->id, "%s", id);
     r->name = dup_str(j, "name");
     r->runtime_handler = dup_str(j, "runtime_handler");
-    r->created_at = crio_json_int(j, "created_at", 0);
+    r->created_at = get_time(j, "created_at");
     r->creating = strcmp(st, "creating") == 0;
     r->state = strcmp(st, "ready") == 0 ? CRIO_POD_READY : CRIO_POD_NOTREADY;
     const cJSON *modes = cJSON_GetObjectItemCaseSensitive(j, "ns_mode");

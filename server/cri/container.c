@@ -24,7 +24,7 @@ void cri_container_maps(cri_arena *a, ProtobufCMessage *msg, const crio_containe
         cri_map_put(e[i], crio_container_annotation_key(ctr, i), crio_container_annotation_value(ctr, i));
 }
 
-static Runtime__V1__ContainerMetadata *ctr_metadata(cri_arena *a, const crio_container *ctr)
+Runtime__V1__ContainerMetadata *cri_container_metadata(cri_arena *a, const crio_container *ctr)
 {
     Runtime__V1__ContainerMetadata *md = cri_new(a, &runtime__v1__container_metadata__descriptor);
     if (md) {
@@ -98,7 +98,7 @@ Runtime__V1__ContainerStatus *cri_container_status_build(cri_arena *a, const cri
     if (!st)
         return NULL;
     st->id = (char *)crio_container_id(ctr);
-    st->metadata = ctr_metadata(a, ctr);
+    st->metadata = cri_container_metadata(a, ctr);
     st->state = ctr_state(ctr);
     st->created_at = crio_container_created_at(ctr);
     st->started_at = crio_container_started_at(ctr);
@@ -113,11 +113,6 @@ Runtime__V1__ContainerStatus *cri_container_status_build(cri_arena *a, const cri
     ctr_mounts(a, st, crio_container_mounts_json(ctr));
     st->log_path = (char *)crio_container_log_path(ctr);
     return st;
-}
-
-static void free_container_list(void *list)
-{
-    crio_container_list_free(list);
 }
 
 int cri_pod_container_statuses(cri_arena *a, crio *c, const char *pod_id, Runtime__V1__ContainerStatus ***out,
@@ -137,7 +132,7 @@ int cri_pod_container_statuses(cri_arena *a, crio *c, const char *pod_id, Runtim
         return 0;
     if (e < 0)
         return e;
-    if (cri_adopt(a, list, free_container_list) < 0)
+    if (cri_adopt(a, list, cri_free_container_list) < 0)
         return CRIO_ENOMEM;
     size_t count = crio_container_list_count(list);
     Runtime__V1__ContainerStatus **v = count ? cri_ptrs(a, count) : NULL;
@@ -173,8 +168,13 @@ static int ctr_config_from(crio_container_config **out, const ProtobufCMessage *
     return 0;
 }
 
-static void create_ctr(crio *c, const Runtime__V1__CreateContainerRequest *in, grpc_reply *reply)
+static void create_ctr(crio *c, const ProtobufCMessage *msg, grpc_reply *reply)
 {
+    const Runtime__V1__CreateContainerRequest *in = (const Runtime__V1__CreateContainerRequest *)msg;
+    if (!in->config) {
+        cri_reply_status(reply, GRPC_INVALID_ARGUMENT, "CreateContainer: no config given");
+        return;
+    }
     crio_container_config *cfg = NULL;
     if (ctr_config_from(&cfg, &in->config->base, reply) < 0)
         return;
@@ -194,60 +194,43 @@ static void create_ctr(crio *c, const Runtime__V1__CreateContainerRequest *in, g
 
 void cri_create_container(const grpc_method *m, const uint8_t *req, size_t len, grpc_reply *reply, void *ctx)
 {
-    cri_ctx *cx = ctx;
-    Runtime__V1__CreateContainerRequest *in = (Runtime__V1__CreateContainerRequest *)cri_decode(
-        &runtime__v1__create_container_request__descriptor, req, len, reply);
-    if (!in)
-        return;
-    if (!*in->pod_sandbox_id)
-        cri_reply_status(reply, GRPC_INVALID_ARGUMENT, "CreateContainer: no pod_sandbox_id given");
-    else if (!in->config)
-        cri_reply_status(reply, GRPC_INVALID_ARGUMENT, "CreateContainer: no config given");
-    else
-        create_ctr(cx->handle, in, reply);
-    protobuf_c_message_free_unpacked(&in->base, NULL);
+    cri_serve(req, len, reply, ctx, &runtime__v1__create_container_request__descriptor, "pod_sandbox_id",
+              create_ctr);
 }
 
 /* ---- StartContainer, StopContainer, RemoveContainer, ReopenContainerLog ---- */
 
 void cri_start_container(const grpc_method *m, const uint8_t *req, size_t len, grpc_reply *reply, void *ctx)
 {
-    cri_ctx *cx = ctx;
-    cri_id_call(req, len, reply, cx->handle, &runtime__v1__start_container_request__descriptor, "container_id",
+    cri_id_call(req, len, reply, ctx, &runtime__v1__start_container_request__descriptor, "container_id",
                 crio_container_start);
+}
+
+static void stop_ctr(crio *c, const ProtobufCMessage *msg, grpc_reply *reply)
+{
+    const Runtime__V1__StopContainerRequest *in = (const Runtime__V1__StopContainerRequest *)msg;
+    /* A negative grace period means none, as 0 does. */
+    int e = crio_container_stop(c, in->container_id, in->timeout > 0 ? in->timeout : 0);
+    if (e < 0)
+        cri_reply_error(reply, e);
+    else
+        cri_reply_empty(reply);
 }
 
 void cri_stop_container(const grpc_method *m, const uint8_t *req, size_t len, grpc_reply *reply, void *ctx)
 {
-    cri_ctx *cx = ctx;
-    Runtime__V1__StopContainerRequest *in = (Runtime__V1__StopContainerRequest *)cri_decode(
-        &runtime__v1__stop_container_request__descriptor, req, len, reply);
-    if (!in)
-        return;
-    if (!*in->container_id) {
-        cri_reply_status(reply, GRPC_INVALID_ARGUMENT, "StopContainer: no container_id given");
-    } else {
-        /* A negative grace period means none, as 0 does. */
-        int e = crio_container_stop(cx->handle, in->container_id, in->timeout > 0 ? in->timeout : 0);
-        if (e < 0)
-            cri_reply_error(reply, e);
-        else
-            cri_reply_empty(reply);
-    }
-    protobuf_c_message_free_unpacked(&in->base, NULL);
+    cri_serve(req, len, reply, ctx, &runtime__v1__stop_container_request__descriptor, "container_id", stop_ctr);
 }
 
 void cri_remove_container(const grpc_method *m, const uint8_t *req, size_t len, grpc_reply *reply, void *ctx)
 {
-    cri_ctx *cx = ctx;
-    cri_id_call(req, len, reply, cx->handle, &runtime__v1__remove_container_request__descriptor, "container_id",
+    cri_id_call(req, len, reply, ctx, &runtime__v1__remove_container_request__descriptor, "container_id",
                 crio_container_remove);
 }
 
 void cri_reopen_container_log(const grpc_method *m, const uint8_t *req, size_t len, grpc_reply *reply, void *ctx)
 {
-    cri_ctx *cx = ctx;
-    cri_id_call(req, len, reply, cx->handle, &runtime__v1__reopen_container_log_request__descriptor,
+    cri_id_call(req, len, reply, ctx, &runtime__v1__reopen_container_log_request__descriptor,
                 "container_id", crio_container_reopen_log);
 }
 
@@ -281,66 +264,50 @@ static int ctr_filter(crio_container_filter **out, const Runtime__V1__ContainerF
     return e;
 }
 
-static Runtime__V1__Container *ctr_item(cri_arena *a, const crio_container *ctr)
+/* Item `i` of a crio_container_list. */
+static ProtobufCMessage *ctr_item(cri_arena *a, const void *list, size_t i)
 {
+    const crio_container *ctr = crio_container_list_at(list, i);
     Runtime__V1__Container *it = cri_new(a, &runtime__v1__container__descriptor);
     if (!it)
         return NULL;
     it->id = (char *)crio_container_id(ctr);
     it->pod_sandbox_id = (char *)crio_container_pod_id(ctr);
-    it->metadata = ctr_metadata(a, ctr);
+    it->metadata = cri_container_metadata(a, ctr);
     it->image = ctr_image(a, ctr);
     it->image_ref = (char *)crio_container_image_ref(ctr);
     it->image_id = (char *)crio_container_image_id(ctr);
     it->state = ctr_state(ctr);
     it->created_at = crio_container_created_at(ctr);
     cri_container_maps(a, &it->base, ctr);
-    return it;
+    return &it->base;
 }
 
-static void list_ctrs(crio *c, const Runtime__V1__ListContainersRequest *in, grpc_reply *reply)
+static void list_ctrs(crio *c, const ProtobufCMessage *msg, grpc_reply *reply)
 {
+    const Runtime__V1__ListContainersRequest *in = (const Runtime__V1__ListContainersRequest *)msg;
+    Runtime__V1__ListContainersResponse resp = RUNTIME__V1__LIST_CONTAINERS_RESPONSE__INIT;
     crio_container_filter *f = NULL;
     crio_container_list *list = NULL;
     int e = ctr_filter(&f, in->filter);
     if (e == 0)
         e = crio_container_list_get(&list, c, f);
     crio_container_filter_free(f);
-    Runtime__V1__ListContainersResponse resp = RUNTIME__V1__LIST_CONTAINERS_RESPONSE__INIT;
-    if (e == CRIO_ENOTFOUND) { /* a filter naming nothing lists nothing */
-        cri_reply_message(reply, &resp.base);
-        return;
-    }
-    if (e < 0) {
-        cri_reply_error(reply, e);
-        return;
-    }
-    cri_arena a = { 0 };
-    size_t n = crio_container_list_count(list);
-    Runtime__V1__Container **items = cri_ptrs(&a, n);
-    for (size_t i = 0; items && i < n; i++)
-        items[i] = ctr_item(&a, crio_container_list_at(list, i));
-    resp.n_containers = items ? n : 0;
-    resp.containers = items;
-    cri_reply_built(reply, &a, &resp.base);
+    cri_reply_list(reply, e, &resp.base, "containers", e == 0 ? crio_container_list_count(list) : 0, ctr_item,
+                   list);
     crio_container_list_free(list);
 }
 
 void cri_list_containers(const grpc_method *m, const uint8_t *req, size_t len, grpc_reply *reply, void *ctx)
 {
-    cri_ctx *cx = ctx;
-    Runtime__V1__ListContainersRequest *in = (Runtime__V1__ListContainersRequest *)cri_decode(
-        &runtime__v1__list_containers_request__descriptor, req, len, reply);
-    if (!in)
-        return;
-    list_ctrs(cx->handle, in, reply);
-    protobuf_c_message_free_unpacked(&in->base, NULL);
+    cri_serve(req, len, reply, ctx, &runtime__v1__list_containers_request__descriptor, NULL, list_ctrs);
 }
 
 /* ---- ContainerStatus ---- */
 
-static void ctr_status(crio *c, const Runtime__V1__ContainerStatusRequest *in, grpc_reply *reply)
+static void ctr_status(crio *c, const ProtobufCMessage *msg, grpc_reply *reply)
 {
+    const Runtime__V1__ContainerStatusRequest *in = (const Runtime__V1__ContainerStatusRequest *)msg;
     crio_container *ctr = NULL;
     int e = crio_container_get(&ctr, c, in->container_id);
     if (e < 0) {
@@ -358,23 +325,15 @@ static void ctr_status(crio *c, const Runtime__V1__ContainerStatusRequest *in, g
 
 void cri_container_status(const grpc_method *m, const uint8_t *req, size_t len, grpc_reply *reply, void *ctx)
 {
-    cri_ctx *cx = ctx;
-    Runtime__V1__ContainerStatusRequest *in = (Runtime__V1__ContainerStatusRequest *)cri_decode(
-        &runtime__v1__container_status_request__descriptor, req, len, reply);
-    if (!in)
-        return;
-    if (!*in->container_id)
-        cri_reply_status(reply, GRPC_INVALID_ARGUMENT, "ContainerStatus: no container_id given");
-    else
-        ctr_status(cx->handle, in, reply);
-    protobuf_c_message_free_unpacked(&in->base, NULL);
+    cri_serve(req, len, reply, ctx, &runtime__v1__container_status_request__descriptor, "container_id", ctr_status);
 }
 
 /* ---- UpdateContainerResources ---- */
 
 /* The request's resources, as the `linux.resources` of a container config. */
-static void update_resources(crio *c, const Runtime__V1__UpdateContainerResourcesRequest *in, grpc_reply *reply)
+static void update_resources(crio *c, const ProtobufCMessage *msg, grpc_reply *reply)
 {
+    const Runtime__V1__UpdateContainerResourcesRequest *in = (const Runtime__V1__UpdateContainerResourcesRequest *)msg;
     Runtime__V1__LinuxContainerConfig lx;
     runtime__v1__linux_container_config__init(&lx);
     lx.resources = in->linux;
@@ -395,22 +354,19 @@ static void update_resources(crio *c, const Runtime__V1__UpdateContainerResource
 void cri_update_container_resources(const grpc_method *m, const uint8_t *req, size_t len, grpc_reply *reply,
                                     void *ctx)
 {
-    cri_ctx *cx = ctx;
-    Runtime__V1__UpdateContainerResourcesRequest *in = (Runtime__V1__UpdateContainerResourcesRequest *)cri_decode(
-        &runtime__v1__update_container_resources_request__descriptor, req, len, reply);
-    if (!in)
-        return;
-    if (!*in->container_id)
-        cri_reply_status(reply, GRPC_INVALID_ARGUMENT, "UpdateContainerResources: no container_id given");
-    else
-        update_resources(cx->handle, in, reply);
-    protobuf_c_message_free_unpacked(&in->base, NULL);
+    cri_serve(req, len, reply, ctx, &runtime__v1__update_container_resources_request__descriptor, "container_id",
+              update_resources);
 }
 
 /* ---- ExecSync ---- */
 
-static void exec_sync(crio *c, const Runtime__V1__ExecSyncRequest *in, grpc_reply *reply)
+static void exec_sync(crio *c, const ProtobufCMessage *msg, grpc_reply *reply)
 {
+    const Runtime__V1__ExecSyncRequest *in = (const Runtime__V1__ExecSyncRequest *)msg;
+    if (in->n_cmd == 0 || !*in->cmd[0]) {
+        cri_reply_status(reply, GRPC_INVALID_ARGUMENT, "ExecSync: no command given");
+        return;
+    }
     crio_exec_result *r = NULL;
     /* A timeout of 0 (or less) means none, as the CRI says. */
     int e = crio_container_exec_sync(&r, c, in->container_id, (const char *const *)in->cmd, in->n_cmd,
@@ -429,16 +385,5 @@ static void exec_sync(crio *c, const Runtime__V1__ExecSyncRequest *in, grpc_repl
 
 void cri_exec_sync(const grpc_method *m, const uint8_t *req, size_t len, grpc_reply *reply, void *ctx)
 {
-    cri_ctx *cx = ctx;
-    Runtime__V1__ExecSyncRequest *in =
-        (Runtime__V1__ExecSyncRequest *)cri_decode(&runtime__v1__exec_sync_request__descriptor, req, len, reply);
-    if (!in)
-        return;
-    if (!*in->container_id)
-        cri_reply_status(reply, GRPC_INVALID_ARGUMENT, "ExecSync: no container_id given");
-    else if (in->n_cmd == 0 || !*in->cmd[0])
-        cri_reply_status(reply, GRPC_INVALID_ARGUMENT, "ExecSync: no command given");
-    else
-        exec_sync(cx->handle, in, reply);
-    protobuf_c_message_free_unpacked(&in->base, NULL);
+    cri_serve(req, len, reply, ctx, &runtime__v1__exec_sync_request__descriptor, "container_id", exec_sync);
 }

@@ -132,23 +132,13 @@ static Runtime__V1__ContainerEventType event_type(crio_event_type t)
     }
 }
 
-static void free_pod(void *p)
-{
-    crio_pod_free(p);
-}
-
-static void free_container(void *c)
-{
-    crio_container_free(c);
-}
-
 /* The event's pod id, or else the container's (kept by the arena); "" when neither is known. */
 static const char *event_pod_id(cri_arena *a, crio *c, const struct ev_item *it)
 {
     crio_container *ctr = NULL;
     if (*it->pod_id || !*it->ids || crio_container_get(&ctr, c, it->ids) < 0)
         return it->pod_id;
-    return cri_adopt(a, ctr, free_container) == 0 ? crio_container_pod_id(ctr) : "";
+    return cri_adopt(a, ctr, cri_free_container) == 0 ? crio_container_pod_id(ctr) : "";
 }
 
 /*
@@ -164,7 +154,7 @@ static void event_statuses(cri_arena *a, crio *c, const struct ev_item *it,
     if (!*pod_id)
         return;
     crio_pod *pod = NULL;
-    if (crio_pod_get(&pod, c, pod_id) == 0 && cri_adopt(a, pod, free_pod) == 0)
+    if (crio_pod_get(&pod, c, pod_id) == 0 && cri_adopt(a, pod, cri_free_pod) == 0)
         resp->pod_sandbox_status = cri_pod_status_build(a, pod);
     cri_pod_container_statuses(a, c, pod_id, &resp->containers_statuses, &resp->n_containers_statuses);
 }

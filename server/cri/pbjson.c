@@ -54,6 +54,27 @@ static size_t elem_size(ProtobufCType t)
 }
 
 /*
+ * Matches the camel case of proto name `name` at the start of `s`:
+ * "log_path" as "logPath", or with `upper_first` as "LogPath".  Returns what
+ * follows it in `s`, or NULL when `s` does not start so.
+ */
+static const char *skip_camel(const char *name, const char *s, bool upper_first)
+{
+    bool up = upper_first;
+    for (; *name; name++) {
+        if (*name == '_') {
+            up = true;
+            continue;
+        }
+        char want = up && *name >= 'a' && *name <= 'z' ? (char)(*name - 'a' + 'A') : *name;
+        up = false;
+        if (*s++ != want)
+            return NULL;
+    }
+    return s;
+}
+
+/*
  * protobuf-c has no flag for map fields: a map is a repeated field of an
  * entry type that protoc synthesises, named <CamelCaseField>Entry, nested in
  * the message, with fields key = 1 and value = 2.  All four must hold.
@@ -69,19 +90,8 @@ static bool is_map(const ProtobufCFieldDescriptor *f, const ProtobufCMessageDesc
     size_t plen = strlen(parent->name);
     if (strncmp(d->name, parent->name, plen) != 0 || d->name[plen] != '.')
         return false;
-    const char *s = d->short_name;
-    bool up = true;
-    for (const char *p = f->name; *p; p++) {
-        if (*p == '_') {
-            up = true;
-            continue;
-        }
-        char want = up && *p >= 'a' && *p <= 'z' ? (char)(*p - 'a' + 'A') : *p;
-        up = false;
-        if (*s++ != want)
-            return false;
-    }
-    return strcmp(s, "Entry") == 0;
+    const char *rest = skip_camel(f->name, d->short_name, true);
+    return rest && strcmp(rest, "Entry") == 0;
 }
 
 /* ---- to JSON ---- */
@@ -648,18 +658,8 @@ static int get_repeated(struct in *in, ProtobufCMessage *m, const ProtobufCField
 /* Looks a field's member up by its proto name, else by its lowerCamelCase JSON name. */
 static bool camel_equal(const char *name, const char *key)
 {
-    bool up = false;
-    for (; *name; name++) {
-        if (*name == '_') {
-            up = true;
-            continue;
-        }
-        char c = up && *name >= 'a' && *name <= 'z' ? (char)(*name - 'a' + 'A') : *name;
-        up = false;
-        if (*key++ != c)
-            return false;
-    }
-    return *key == '\0';
+    const char *rest = skip_camel(name, key, false);
+    return rest && *rest == '\0';
 }
 
 static const cJSON *find_member(const cJSON *obj, const char *name)

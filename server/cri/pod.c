@@ -19,7 +19,7 @@ void cri_pod_maps(cri_arena *a, ProtobufCMessage *msg, const crio_pod *pod)
         cri_map_put(e[i], crio_pod_annotation_key(pod, i), crio_pod_annotation_value(pod, i));
 }
 
-static Runtime__V1__PodSandboxMetadata *pod_metadata(cri_arena *a, const crio_pod *pod)
+Runtime__V1__PodSandboxMetadata *cri_pod_metadata(cri_arena *a, const crio_pod *pod)
 {
     Runtime__V1__PodSandboxMetadata *md = cri_new(a, &runtime__v1__pod_sandbox_metadata__descriptor);
     if (md) {
@@ -80,7 +80,7 @@ Runtime__V1__PodSandboxStatus *cri_pod_status_build(cri_arena *a, const crio_pod
     if (!st)
         return NULL;
     st->id = (char *)crio_pod_id(pod);
-    st->metadata = pod_metadata(a, pod);
+    st->metadata = cri_pod_metadata(a, pod);
     st->state = pod_state(pod);
     st->created_at = crio_pod_created_at(pod);
     st->network = pod_network(a, pod);
@@ -93,8 +93,13 @@ Runtime__V1__PodSandboxStatus *cri_pod_status_build(cri_arena *a, const crio_pod
 /* ---- RunPodSandbox ---- */
 
 /* The CRI config, in its JSON form, is the library's own configuration format. */
-static void run_pod(crio *c, const Runtime__V1__RunPodSandboxRequest *in, grpc_reply *reply)
+static void run_pod(crio *c, const ProtobufCMessage *msg, grpc_reply *reply)
 {
+    const Runtime__V1__RunPodSandboxRequest *in = (const Runtime__V1__RunPodSandboxRequest *)msg;
+    if (!in->config) {
+        cri_reply_status(reply, GRPC_INVALID_ARGUMENT, "RunPodSandbox: no config given");
+        return;
+    }
     char *json = pbjson_to_json(&in->config->base);
     crio_pod_config *cfg = NULL;
     if (!json || crio_pod_config_new(&cfg) < 0) {
@@ -120,16 +125,7 @@ static void run_pod(crio *c, const Runtime__V1__RunPodSandboxRequest *in, grpc_r
 
 void cri_run_pod_sandbox(const grpc_method *m, const uint8_t *req, size_t len, grpc_reply *reply, void *ctx)
 {
-    cri_ctx *cx = ctx;
-    Runtime__V1__RunPodSandboxRequest *in = (Runtime__V1__RunPodSandboxRequest *)cri_decode(
-        &runtime__v1__run_pod_sandbox_request__descriptor, req, len, reply);
-    if (!in)
-        return;
-    if (!in->config)
-        cri_reply_status(reply, GRPC_INVALID_ARGUMENT, "RunPodSandbox: no config given");
-    else
-        run_pod(cx->handle, in, reply);
-    protobuf_c_message_free_unpacked(&in->base, NULL);
+    cri_serve(req, len, reply, ctx, &runtime__v1__run_pod_sandbox_request__descriptor, NULL, run_pod);
 }
 
 /* ---- StopPodSandbox, RemovePodSandbox ---- */
@@ -143,15 +139,13 @@ static int stop_pod(crio *c, const char *id)
 
 void cri_stop_pod_sandbox(const grpc_method *m, const uint8_t *req, size_t len, grpc_reply *reply, void *ctx)
 {
-    cri_ctx *cx = ctx;
-    cri_id_call(req, len, reply, cx->handle, &runtime__v1__stop_pod_sandbox_request__descriptor, "pod_sandbox_id",
+    cri_id_call(req, len, reply, ctx, &runtime__v1__stop_pod_sandbox_request__descriptor, "pod_sandbox_id",
                 stop_pod);
 }
 
 void cri_remove_pod_sandbox(const grpc_method *m, const uint8_t *req, size_t len, grpc_reply *reply, void *ctx)
 {
-    cri_ctx *cx = ctx;
-    cri_id_call(req, len, reply, cx->handle, &runtime__v1__remove_pod_sandbox_request__descriptor,
+    cri_id_call(req, len, reply, ctx, &runtime__v1__remove_pod_sandbox_request__descriptor,
                 "pod_sandbox_id", crio_pod_remove);
 }
 
@@ -164,8 +158,9 @@ static int64_t now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static void pod_status(crio *c, const Runtime__V1__PodSandboxStatusRequest *in, grpc_reply *reply)
+static void pod_status(crio *c, const ProtobufCMessage *msg, grpc_reply *reply)
 {
+    const Runtime__V1__PodSandboxStatusRequest *in = (const Runtime__V1__PodSandboxStatusRequest *)msg;
     crio_pod *pod = NULL;
     int e = crio_pod_get(&pod, c, in->pod_sandbox_id);
     if (e < 0) {
@@ -191,16 +186,8 @@ static void pod_status(crio *c, const Runtime__V1__PodSandboxStatusRequest *in, 
 
 void cri_pod_sandbox_status(const grpc_method *m, const uint8_t *req, size_t len, grpc_reply *reply, void *ctx)
 {
-    cri_ctx *cx = ctx;
-    Runtime__V1__PodSandboxStatusRequest *in = (Runtime__V1__PodSandboxStatusRequest *)cri_decode(
-        &runtime__v1__pod_sandbox_status_request__descriptor, req, len, reply);
-    if (!in)
-        return;
-    if (!*in->pod_sandbox_id)
-        cri_reply_status(reply, GRPC_INVALID_ARGUMENT, "PodSandboxStatus: no pod_sandbox_id given");
-    else
-        pod_status(cx->handle, in, reply);
-    protobuf_c_message_free_unpacked(&in->base, NULL);
+    cri_serve(req, len, reply, ctx, &runtime__v1__pod_sandbox_status_request__descriptor, "pod_sandbox_id",
+              pod_status);
 }
 
 /* ---- ListPodSandbox ---- */
@@ -223,55 +210,37 @@ static int pod_filter(crio_pod_filter **out, const Runtime__V1__PodSandboxFilter
     return e;
 }
 
-static Runtime__V1__PodSandbox *pod_item(cri_arena *a, const crio_pod *pod)
+/* Item `i` of a crio_pod_list. */
+static ProtobufCMessage *pod_item(cri_arena *a, const void *list, size_t i)
 {
+    const crio_pod *pod = crio_pod_list_at(list, i);
     Runtime__V1__PodSandbox *p = cri_new(a, &runtime__v1__pod_sandbox__descriptor);
     if (!p)
         return NULL;
     p->id = (char *)crio_pod_id(pod);
-    p->metadata = pod_metadata(a, pod);
+    p->metadata = cri_pod_metadata(a, pod);
     p->state = pod_state(pod);
     p->created_at = crio_pod_created_at(pod);
     cri_pod_maps(a, &p->base, pod);
     p->runtime_handler = (char *)crio_pod_runtime_handler(pod);
-    return p;
+    return &p->base;
 }
 
-static void list_pods(crio *c, const Runtime__V1__ListPodSandboxRequest *in, grpc_reply *reply)
+static void list_pods(crio *c, const ProtobufCMessage *msg, grpc_reply *reply)
 {
+    const Runtime__V1__ListPodSandboxRequest *in = (const Runtime__V1__ListPodSandboxRequest *)msg;
+    Runtime__V1__ListPodSandboxResponse resp = RUNTIME__V1__LIST_POD_SANDBOX_RESPONSE__INIT;
     crio_pod_filter *f = NULL;
     crio_pod_list *list = NULL;
     int e = pod_filter(&f, in->filter);
     if (e == 0)
         e = crio_pod_list_get(&list, c, f);
     crio_pod_filter_free(f);
-    Runtime__V1__ListPodSandboxResponse resp = RUNTIME__V1__LIST_POD_SANDBOX_RESPONSE__INIT;
-    if (e == CRIO_ENOTFOUND) { /* a filter naming nothing lists nothing */
-        cri_reply_message(reply, &resp.base);
-        return;
-    }
-    if (e < 0) {
-        cri_reply_error(reply, e);
-        return;
-    }
-    cri_arena a = { 0 };
-    size_t n = crio_pod_list_count(list);
-    Runtime__V1__PodSandbox **items = cri_ptrs(&a, n);
-    for (size_t i = 0; items && i < n; i++)
-        items[i] = pod_item(&a, crio_pod_list_at(list, i));
-    resp.n_items = items ? n : 0;
-    resp.items = items;
-    cri_reply_built(reply, &a, &resp.base);
+    cri_reply_list(reply, e, &resp.base, "items", e == 0 ? crio_pod_list_count(list) : 0, pod_item, list);
     crio_pod_list_free(list);
 }
 
 void cri_list_pod_sandbox(const grpc_method *m, const uint8_t *req, size_t len, grpc_reply *reply, void *ctx)
 {
-    cri_ctx *cx = ctx;
-    Runtime__V1__ListPodSandboxRequest *in = (Runtime__V1__ListPodSandboxRequest *)cri_decode(
-        &runtime__v1__list_pod_sandbox_request__descriptor, req, len, reply);
-    if (!in)
-        return;
-    list_pods(cx->handle, in, reply);
-    protobuf_c_message_free_unpacked(&in->base, NULL);
+    cri_serve(req, len, reply, ctx, &runtime__v1__list_pod_sandbox_request__descriptor, NULL, list_pods);
 }

@@ -129,27 +129,54 @@ void cri_reply_empty(grpc_reply *reply)
     reply->status = reply->body ? GRPC_OK : GRPC_RESOURCE_EXHAUSTED;
 }
 
-void cri_id_call(const uint8_t *req, size_t len, grpc_reply *reply, crio *c, const ProtobufCMessageDescriptor *d,
-                 const char *id_field, int (*op)(crio *c, const char *id))
+/*
+ * Decodes a request of type `d` and, with `id_field`, takes that string field
+ * into *id.  NULL when it has answered instead: the request is malformed, or
+ * the id is empty (INVALID_ARGUMENT "StopPodSandbox: no pod_sandbox_id given").
+ */
+static ProtobufCMessage *decode_with_id(const ProtobufCMessageDescriptor *d, const uint8_t *req, size_t len,
+                                        grpc_reply *reply, const char *id_field, const char **id)
 {
     ProtobufCMessage *in = cri_decode(d, req, len, reply);
+    *id = NULL;
+    if (!in || !id_field)
+        return in;
+    const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(d, id_field);
+    *id = f && f->type == PROTOBUF_C_TYPE_STRING ? *(char **)((char *)in + f->offset) : NULL;
+    if (*id && **id)
+        return in;
+    /* Named as the method: "StopPodSandboxRequest" less its suffix. */
+    size_t n = strlen(d->short_name);
+    if (n > 7 && strcmp(d->short_name + n - 7, "Request") == 0)
+        n -= 7;
+    cri_reply_status(reply, GRPC_INVALID_ARGUMENT, "%.*s: no %s given", (int)n, d->short_name, id_field);
+    protobuf_c_message_free_unpacked(in, NULL);
+    return NULL;
+}
+
+void cri_serve(const uint8_t *req, size_t len, grpc_reply *reply, void *ctx, const ProtobufCMessageDescriptor *d,
+               const char *id_field, cri_serve_fn fn)
+{
+    const char *id;
+    ProtobufCMessage *in = decode_with_id(d, req, len, reply, id_field, &id);
     if (!in)
         return;
-    const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(d, id_field);
-    const char *id = f && f->type == PROTOBUF_C_TYPE_STRING ? *(char **)((char *)in + f->offset) : NULL;
-    if (!id || !*id) {
-        /* Named as the method: "StopPodSandboxRequest" less its suffix. */
-        size_t n = strlen(d->short_name);
-        if (n > 7 && strcmp(d->short_name + n - 7, "Request") == 0)
-            n -= 7;
-        cri_reply_status(reply, GRPC_INVALID_ARGUMENT, "%.*s: no %s given", (int)n, d->short_name, id_field);
-    } else {
-        int e = op(c, id);
-        if (e < 0)
-            cri_reply_error(reply, e);
-        else
-            cri_reply_empty(reply);
-    }
+    fn(((cri_ctx *)ctx)->handle, in, reply);
+    protobuf_c_message_free_unpacked(in, NULL);
+}
+
+void cri_id_call(const uint8_t *req, size_t len, grpc_reply *reply, void *ctx, const ProtobufCMessageDescriptor *d,
+                 const char *id_field, int (*op)(crio *c, const char *id))
+{
+    const char *id;
+    ProtobufCMessage *in = decode_with_id(d, req, len, reply, id_field, &id);
+    if (!in)
+        return;
+    int e = op(((cri_ctx *)ctx)->handle, id);
+    if (e < 0)
+        cri_reply_error(reply, e);
+    else
+        cri_reply_empty(reply);
     protobuf_c_message_free_unpacked(in, NULL);
 }
 
@@ -232,6 +259,21 @@ int cri_adopt(cri_arena *a, void *p, void (*free_fn)(void *))
     return 0;
 }
 
+void cri_free_pod(void *pod)
+{
+    crio_pod_free(pod);
+}
+
+void cri_free_container(void *ctr)
+{
+    crio_container_free(ctr);
+}
+
+void cri_free_container_list(void *list)
+{
+    crio_container_list_free(list);
+}
+
 void cri_arena_free(cri_arena *a)
 {
     for (struct cri_block *b = a->blocks, *next; b; b = next) {
@@ -252,21 +294,57 @@ void cri_reply_built(grpc_reply *reply, cri_arena *a, const ProtobufCMessage *ms
     cri_arena_free(a);
 }
 
-/* ---- map<string, string> fields ---- */
+/* ---- repeated message fields ---- */
 
-ProtobufCMessage **cri_map_set(cri_arena *a, ProtobufCMessage *msg, const char *field, size_t n)
+/*
+ * Sets repeated message field `field` of `msg` to `n` null pointers, to be
+ * filled, and returns them with the field's descriptor in *fd.  NULL when
+ * out of memory, n is 0 or there is no such field.  The field is found by
+ * name, so one helper serves every message type.
+ */
+static ProtobufCMessage **repeated_set(cri_arena *a, ProtobufCMessage *msg, const char *field, size_t n,
+                                       const ProtobufCFieldDescriptor **fd)
 {
     const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(msg->descriptor, field);
     if (!f || f->label != PROTOBUF_C_LABEL_REPEATED || f->type != PROTOBUF_C_TYPE_MESSAGE || n == 0)
         return NULL;
-    ProtobufCMessage **e = cri_ptrs(a, n);
+    ProtobufCMessage **v = cri_ptrs(a, n);
+    if (!v)
+        return NULL;
+    *(ProtobufCMessage ***)((char *)msg + f->offset) = v;
+    *(size_t *)((char *)msg + f->quantifier_offset) = n;
+    *fd = f;
+    return v;
+}
+
+void cri_reply_list(grpc_reply *reply, int e, ProtobufCMessage *resp, const char *field, size_t n,
+                    cri_item_fn item, const void *list)
+{
+    if (e == CRIO_ENOTFOUND) { /* a filter naming nothing lists nothing */
+        cri_reply_message(reply, resp);
+        return;
+    }
+    if (e < 0) {
+        cri_reply_error(reply, e);
+        return;
+    }
+    cri_arena a = { 0 };
+    const ProtobufCFieldDescriptor *f;
+    ProtobufCMessage **items = repeated_set(&a, resp, field, n, &f);
+    for (size_t i = 0; items && i < n; i++)
+        items[i] = item(&a, list, i);
+    cri_reply_built(reply, &a, resp);
+}
+
+/* ---- map<string, string> fields ---- */
+
+ProtobufCMessage **cri_map_set(cri_arena *a, ProtobufCMessage *msg, const char *field, size_t n)
+{
+    const ProtobufCFieldDescriptor *f;
+    ProtobufCMessage **e = repeated_set(a, msg, field, n, &f);
     for (size_t i = 0; e && i < n; i++)
         if (!(e[i] = cri_new(a, f->descriptor)))
             return NULL;
-    if (!e)
-        return NULL;
-    *(ProtobufCMessage ***)((char *)msg + f->offset) = e;
-    *(size_t *)((char *)msg + f->quantifier_offset) = n;
     return e;
 }
 

@@ -154,13 +154,10 @@ static Runtime__V1__FilesystemUsage *writable_layer(cri_arena *a, const crio_sta
 static Runtime__V1__ContainerAttributes *ctr_attributes(cri_arena *a, const crio_container *ctr)
 {
     Runtime__V1__ContainerAttributes *at = cri_new(a, &runtime__v1__container_attributes__descriptor);
-    Runtime__V1__ContainerMetadata *md = cri_new(a, &runtime__v1__container_metadata__descriptor);
-    if (!at || !md)
+    if (!at)
         return NULL;
-    md->name = (char *)crio_container_name(ctr);
-    md->attempt = crio_container_attempt(ctr);
     at->id = (char *)crio_container_id(ctr);
-    at->metadata = md;
+    at->metadata = cri_container_metadata(a, ctr);
     cri_container_maps(a, &at->base, ctr);
     return at;
 }
@@ -168,15 +165,10 @@ static Runtime__V1__ContainerAttributes *ctr_attributes(cri_arena *a, const crio
 static Runtime__V1__PodSandboxAttributes *pod_attributes(cri_arena *a, const crio_pod *pod)
 {
     Runtime__V1__PodSandboxAttributes *at = cri_new(a, &runtime__v1__pod_sandbox_attributes__descriptor);
-    Runtime__V1__PodSandboxMetadata *md = cri_new(a, &runtime__v1__pod_sandbox_metadata__descriptor);
-    if (!at || !md)
+    if (!at)
         return NULL;
-    md->name = (char *)crio_pod_name(pod);
-    md->uid = (char *)crio_pod_uid(pod);
-    md->namespace_ = (char *)crio_pod_namespace(pod);
-    md->attempt = crio_pod_attempt(pod);
     at->id = (char *)crio_pod_id(pod);
-    at->metadata = md;
+    at->metadata = cri_pod_metadata(a, pod);
     cri_pod_maps(a, &at->base, pod);
     return at;
 }
@@ -184,21 +176,6 @@ static Runtime__V1__PodSandboxAttributes *pod_attributes(cri_arena *a, const cri
 static void free_stats(void *s)
 {
     crio_stats_free(s);
-}
-
-static void free_container(void *c)
-{
-    crio_container_free(c);
-}
-
-static void free_container_list(void *l)
-{
-    crio_container_list_free(l);
-}
-
-static void free_pod(void *p)
-{
-    crio_pod_free(p);
 }
 
 /* Reads the library's figures, kept by the arena (the reply borrows the mountpoint). */
@@ -210,55 +187,26 @@ static int stats_read(cri_arena *a, crio_stats **out, crio *c, char kind, const 
     return cri_adopt(a, *out, free_stats) < 0 ? CRIO_ENOMEM : 0;
 }
 
-/* ---- containers ---- */
-
-static int ctr_stats(cri_arena *a, Runtime__V1__ContainerStats **out, crio *c, const crio_container *ctr)
-{
-    crio_stats *s;
-    int e = stats_read(a, &s, c, 'c', crio_container_id(ctr));
-    if (e < 0)
-        return e;
-    Runtime__V1__ContainerStats *cs = cri_new(a, &runtime__v1__container_stats__descriptor);
-    if (!cs)
-        return CRIO_ENOMEM;
-    cs->attributes = ctr_attributes(a, ctr);
-    cs->cpu = cpu_usage(a, 'c', crio_container_id(ctr), s);
-    cs->memory = memory_usage(a, s);
-    cs->writable_layer = writable_layer(a, s);
-    *out = cs;
-    return a->oom ? CRIO_ENOMEM : 0;
-}
+/* Builds the stats of item `i` of a library listing: 0, CRIO_ENOMEM, or the error reading it. */
+typedef int (*stats_at_fn)(cri_arena *a, ProtobufCMessage **out, crio *c, const void *list, size_t i);
 
 /*
- * Stats of every running container `f` matches.  One that stops or goes
- * away between the listing and the reading is left out: a listing must not
- * fail for the race.
+ * The stats of each of the `count` items of a listing, into (*v)[0 .. *n).
+ * An item that stops or goes away between the listing and the reading is
+ * left out: a listing must not fail for the race.  0 or CRIO_ENOMEM.
  */
-static int ctrs_stats(cri_arena *a, Runtime__V1__ContainerStats ***out, size_t *n, crio *c,
-                      crio_container_filter *f)
+static int stats_of_each(cri_arena *a, ProtobufCMessage ***v, size_t *n, crio *c, const void *list, size_t count,
+                         stats_at_fn at)
 {
-    crio_container_list *list = NULL;
-    *out = NULL;
-    *n = 0;
-    int e = crio_container_filter_set_state(f, CRIO_CONTAINER_RUNNING);
-    if (e == 0)
-        e = crio_container_list_get(&list, c, f);
-    if (e == CRIO_ENOTFOUND)
-        return 0;
-    if (e < 0)
-        return e;
-    if (cri_adopt(a, list, free_container_list) < 0)
-        return CRIO_ENOMEM;
-    size_t count = crio_container_list_count(list), k = 0;
-    Runtime__V1__ContainerStats **v = cri_ptrs(a, count);
-    for (size_t i = 0; v && i < count; i++) {
-        e = ctr_stats(a, &v[k], c, crio_container_list_at(list, i));
+    size_t k = 0;
+    *v = cri_ptrs(a, count);
+    for (size_t i = 0; *v && i < count; i++) {
+        int e = at(a, &(*v)[k], c, list, i);
         if (e == CRIO_ENOMEM)
             return e;
         if (e == 0)
             k++;
     }
-    *out = v;
     *n = k;
     return a->oom ? CRIO_ENOMEM : 0;
 }
@@ -275,31 +223,71 @@ static void reply_stats(grpc_reply *reply, cri_arena *a, const ProtobufCMessage 
     cri_reply_built(reply, a, resp);
 }
 
-static void one_ctr_stats(crio *c, const char *id, grpc_reply *reply)
+/* ---- containers ---- */
+
+static int ctr_stats(cri_arena *a, ProtobufCMessage **out, crio *c, const crio_container *ctr)
 {
+    crio_stats *s;
+    int e = stats_read(a, &s, c, 'c', crio_container_id(ctr));
+    if (e < 0)
+        return e;
+    Runtime__V1__ContainerStats *cs = cri_new(a, &runtime__v1__container_stats__descriptor);
+    if (!cs)
+        return CRIO_ENOMEM;
+    cs->attributes = ctr_attributes(a, ctr);
+    cs->cpu = cpu_usage(a, 'c', crio_container_id(ctr), s);
+    cs->memory = memory_usage(a, s);
+    cs->writable_layer = writable_layer(a, s);
+    *out = &cs->base;
+    return a->oom ? CRIO_ENOMEM : 0;
+}
+
+static int ctr_stats_at(cri_arena *a, ProtobufCMessage **out, crio *c, const void *list, size_t i)
+{
+    return ctr_stats(a, out, c, crio_container_list_at(list, i));
+}
+
+/* Stats of every running container `f` matches. */
+static int ctrs_stats(cri_arena *a, Runtime__V1__ContainerStats ***out, size_t *n, crio *c,
+                      crio_container_filter *f)
+{
+    crio_container_list *list = NULL;
+    ProtobufCMessage **v;
+    *out = NULL;
+    *n = 0;
+    int e = crio_container_filter_set_state(f, CRIO_CONTAINER_RUNNING);
+    if (e == 0)
+        e = crio_container_list_get(&list, c, f);
+    if (e == CRIO_ENOTFOUND)
+        return 0;
+    if (e < 0)
+        return e;
+    if (cri_adopt(a, list, cri_free_container_list) < 0)
+        return CRIO_ENOMEM;
+    e = stats_of_each(a, &v, n, c, list, crio_container_list_count(list), ctr_stats_at);
+    *out = (Runtime__V1__ContainerStats **)v;
+    return e;
+}
+
+static void one_ctr_stats(crio *c, const ProtobufCMessage *msg, grpc_reply *reply)
+{
+    const Runtime__V1__ContainerStatsRequest *in = (const Runtime__V1__ContainerStatsRequest *)msg;
     cri_arena a = { 0 };
     Runtime__V1__ContainerStatsResponse resp = RUNTIME__V1__CONTAINER_STATS_RESPONSE__INIT;
     crio_container *ctr = NULL;
-    int e = crio_container_get(&ctr, c, id);
-    if (e == 0 && cri_adopt(&a, ctr, free_container) < 0)
-        e = CRIO_ENOMEM;
+    ProtobufCMessage *stats = NULL;
+    int e = crio_container_get(&ctr, c, in->container_id);
     if (e == 0)
-        e = ctr_stats(&a, &resp.stats, c, ctr);
+        e = ctr_stats(&a, &stats, c, ctr);
+    resp.stats = (Runtime__V1__ContainerStats *)stats;
     reply_stats(reply, &a, &resp.base, e);
+    crio_container_free(ctr);
 }
 
 void cri_container_stats(const grpc_method *m, const uint8_t *req, size_t len, grpc_reply *reply, void *ctx)
 {
-    cri_ctx *cx = ctx;
-    Runtime__V1__ContainerStatsRequest *in = (Runtime__V1__ContainerStatsRequest *)cri_decode(
-        &runtime__v1__container_stats_request__descriptor, req, len, reply);
-    if (!in)
-        return;
-    if (!*in->container_id)
-        cri_reply_status(reply, GRPC_INVALID_ARGUMENT, "ContainerStats: no container_id given");
-    else
-        one_ctr_stats(cx->handle, in->container_id, reply);
-    protobuf_c_message_free_unpacked(&in->base, NULL);
+    cri_serve(req, len, reply, ctx, &runtime__v1__container_stats_request__descriptor, "container_id",
+              one_ctr_stats);
 }
 
 static int ctr_stats_filter(crio_container_filter **out, const Runtime__V1__ContainerStatsFilter *f)
@@ -316,22 +304,22 @@ static int ctr_stats_filter(crio_container_filter **out, const Runtime__V1__Cont
     return e;
 }
 
-void cri_list_container_stats(const grpc_method *m, const uint8_t *req, size_t len, grpc_reply *reply, void *ctx)
+static void list_ctr_stats(crio *c, const ProtobufCMessage *msg, grpc_reply *reply)
 {
-    cri_ctx *cx = ctx;
-    Runtime__V1__ListContainerStatsRequest *in = (Runtime__V1__ListContainerStatsRequest *)cri_decode(
-        &runtime__v1__list_container_stats_request__descriptor, req, len, reply);
-    if (!in)
-        return;
+    const Runtime__V1__ListContainerStatsRequest *in = (const Runtime__V1__ListContainerStatsRequest *)msg;
     cri_arena a = { 0 };
     Runtime__V1__ListContainerStatsResponse resp = RUNTIME__V1__LIST_CONTAINER_STATS_RESPONSE__INIT;
     crio_container_filter *f = NULL;
     int e = ctr_stats_filter(&f, in->filter);
     if (e == 0)
-        e = ctrs_stats(&a, &resp.stats, &resp.n_stats, cx->handle, f);
+        e = ctrs_stats(&a, &resp.stats, &resp.n_stats, c, f);
     crio_container_filter_free(f);
     reply_stats(reply, &a, &resp.base, e);
-    protobuf_c_message_free_unpacked(&in->base, NULL);
+}
+
+void cri_list_container_stats(const grpc_method *m, const uint8_t *req, size_t len, grpc_reply *reply, void *ctx)
+{
+    cri_serve(req, len, reply, ctx, &runtime__v1__list_container_stats_request__descriptor, NULL, list_ctr_stats);
 }
 
 /* ---- pods ---- */
@@ -347,7 +335,7 @@ static Runtime__V1__ProcessUsage *process_usage(cri_arena *a, const crio_stats *
 }
 
 /* The pod's own figures (its cgroup holds its containers) and each running container's. */
-static int pod_stats(cri_arena *a, Runtime__V1__PodSandboxStats **out, crio *c, const crio_pod *pod)
+static int pod_stats(cri_arena *a, ProtobufCMessage **out, crio *c, const crio_pod *pod)
 {
     crio_stats *s;
     int e = stats_read(a, &s, c, 'p', crio_pod_id(pod));
@@ -369,35 +357,34 @@ static int pod_stats(cri_arena *a, Runtime__V1__PodSandboxStats **out, crio *c, 
     if (e == 0)
         e = ctrs_stats(a, &lx->containers, &lx->n_containers, c, f);
     crio_container_filter_free(f);
-    *out = ps;
+    *out = &ps->base;
     return e;
 }
 
-static void one_pod_stats(crio *c, const char *id, grpc_reply *reply)
+static int pod_stats_at(cri_arena *a, ProtobufCMessage **out, crio *c, const void *list, size_t i)
 {
+    return pod_stats(a, out, c, crio_pod_list_at(list, i));
+}
+
+static void one_pod_stats(crio *c, const ProtobufCMessage *msg, grpc_reply *reply)
+{
+    const Runtime__V1__PodSandboxStatsRequest *in = (const Runtime__V1__PodSandboxStatsRequest *)msg;
     cri_arena a = { 0 };
     Runtime__V1__PodSandboxStatsResponse resp = RUNTIME__V1__POD_SANDBOX_STATS_RESPONSE__INIT;
     crio_pod *pod = NULL;
-    int e = crio_pod_get(&pod, c, id);
-    if (e == 0 && cri_adopt(&a, pod, free_pod) < 0)
-        e = CRIO_ENOMEM;
+    ProtobufCMessage *stats = NULL;
+    int e = crio_pod_get(&pod, c, in->pod_sandbox_id);
     if (e == 0)
-        e = pod_stats(&a, &resp.stats, c, pod);
+        e = pod_stats(&a, &stats, c, pod);
+    resp.stats = (Runtime__V1__PodSandboxStats *)stats;
     reply_stats(reply, &a, &resp.base, e);
+    crio_pod_free(pod);
 }
 
 void cri_pod_sandbox_stats(const grpc_method *m, const uint8_t *req, size_t len, grpc_reply *reply, void *ctx)
 {
-    cri_ctx *cx = ctx;
-    Runtime__V1__PodSandboxStatsRequest *in = (Runtime__V1__PodSandboxStatsRequest *)cri_decode(
-        &runtime__v1__pod_sandbox_stats_request__descriptor, req, len, reply);
-    if (!in)
-        return;
-    if (!*in->pod_sandbox_id)
-        cri_reply_status(reply, GRPC_INVALID_ARGUMENT, "PodSandboxStats: no pod_sandbox_id given");
-    else
-        one_pod_stats(cx->handle, in->pod_sandbox_id, reply);
-    protobuf_c_message_free_unpacked(&in->base, NULL);
+    cri_serve(req, len, reply, ctx, &runtime__v1__pod_sandbox_stats_request__descriptor, "pod_sandbox_id",
+              one_pod_stats);
 }
 
 /* Ready pods only: a stopped pod has no cgroup left to read. */
@@ -420,11 +407,12 @@ static void free_pod_list(void *l)
     crio_pod_list_free(l);
 }
 
-/* Stats of the pods `f` matches; as for containers, a pod that goes away meanwhile is left out. */
+/* Stats of the pods `f` matches. */
 static int pods_stats(cri_arena *a, Runtime__V1__PodSandboxStats ***out, size_t *n, crio *c,
                       const crio_pod_filter *f)
 {
     crio_pod_list *list = NULL;
+    ProtobufCMessage **v;
     int e = crio_pod_list_get(&list, c, f);
     if (e == CRIO_ENOTFOUND)
         return 0;
@@ -432,35 +420,26 @@ static int pods_stats(cri_arena *a, Runtime__V1__PodSandboxStats ***out, size_t 
         return e;
     if (cri_adopt(a, list, free_pod_list) < 0)
         return CRIO_ENOMEM;
-    size_t count = crio_pod_list_count(list), k = 0;
-    Runtime__V1__PodSandboxStats **v = cri_ptrs(a, count);
-    for (size_t i = 0; v && i < count; i++) {
-        e = pod_stats(a, &v[k], c, crio_pod_list_at(list, i));
-        if (e == CRIO_ENOMEM)
-            return e;
-        if (e == 0)
-            k++;
-    }
-    *out = v;
-    *n = k;
-    return a->oom ? CRIO_ENOMEM : 0;
+    e = stats_of_each(a, &v, n, c, list, crio_pod_list_count(list), pod_stats_at);
+    *out = (Runtime__V1__PodSandboxStats **)v;
+    return e;
 }
 
-void cri_list_pod_sandbox_stats(const grpc_method *m, const uint8_t *req, size_t len, grpc_reply *reply,
-                                void *ctx)
+static void list_pod_stats(crio *c, const ProtobufCMessage *msg, grpc_reply *reply)
 {
-    cri_ctx *cx = ctx;
-    Runtime__V1__ListPodSandboxStatsRequest *in = (Runtime__V1__ListPodSandboxStatsRequest *)cri_decode(
-        &runtime__v1__list_pod_sandbox_stats_request__descriptor, req, len, reply);
-    if (!in)
-        return;
+    const Runtime__V1__ListPodSandboxStatsRequest *in = (const Runtime__V1__ListPodSandboxStatsRequest *)msg;
     cri_arena a = { 0 };
     Runtime__V1__ListPodSandboxStatsResponse resp = RUNTIME__V1__LIST_POD_SANDBOX_STATS_RESPONSE__INIT;
     crio_pod_filter *f = NULL;
     int e = pod_stats_filter(&f, in->filter);
     if (e == 0)
-        e = pods_stats(&a, &resp.stats, &resp.n_stats, cx->handle, f);
+        e = pods_stats(&a, &resp.stats, &resp.n_stats, c, f);
     crio_pod_filter_free(f);
     reply_stats(reply, &a, &resp.base, e);
-    protobuf_c_message_free_unpacked(&in->base, NULL);
+}
+
+void cri_list_pod_sandbox_stats(const grpc_method *m, const uint8_t *req, size_t len, grpc_reply *reply,
+                                void *ctx)
+{
+    cri_serve(req, len, reply, ctx, &runtime__v1__list_pod_sandbox_stats_request__descriptor, NULL, list_pod_stats);
 }
