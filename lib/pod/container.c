@@ -199,7 +199,7 @@ static void rootfs_unmount(crio_pods *p, const char *id)
 /* The log file: the pod's log_directory joined with the container's log_path. */
 static int log_path_for(char **out, const pod_rec *pod, const cJSON *cfg, const char *id, const char *log_dir)
 {
-    const char *dir = jpath_str(pod->config, "log_directory"), *rel = jpath_str(cfg, "log_path");
+    const char *dir = crio_spec_cri_string(pod->config, "log_directory"), *rel = crio_spec_cri_string(cfg, "log_path");
     int n;
     if (dir && *dir && rel && *rel)
         n = asprintf(out, "%s/%s", dir, rel);
@@ -233,7 +233,7 @@ static char *ns_path(crio_pods *p, const pod_rec *pod, crio_ns_kind kind, const 
 /* The container's PID namespace: the pod's pause process, the host's, a target's, or its own (NULL). */
 static int pid_ns_path(char **out, crio_pods *p, const pod_rec *pod, const cJSON *cfg)
 {
-    int mode = (int)jpath_int(cfg, "linux.security_context.namespace_options.pid", pod->ns_mode[CRIO_NS_PID]);
+    int mode = (int)crio_spec_cri_int(cfg, "linux.security_context.namespace_options.pid", pod->ns_mode[CRIO_NS_PID]);
     *out = NULL;
     if (mode == CRIO_NS_NODE) {
         *out = strdup("");
@@ -241,7 +241,7 @@ static int pid_ns_path(char **out, crio_pods *p, const pod_rec *pod, const cJSON
         if (asprintf(out, "/proc/%d/ns/pid", (int)pod->pause_pid) < 0)
             *out = NULL;
     } else if (mode == CRIO_NS_TARGET) {
-        const char *target = jpath_str(cfg, "linux.security_context.namespace_options.target_id");
+        const char *target = crio_spec_cri_string(cfg, "linux.security_context.namespace_options.target_id");
         ctr_rec *t;
         int e = pods_get_ctr(p, target ? target : "", &t);
         if (e < 0)
@@ -307,7 +307,7 @@ static int write_bundle(crio_pods *p, ctr_rec *r, const pod_rec *pod, const cJSO
         .default_sysctls = (const char *const *)st->sysctls,
         .default_ulimits = (const char *const *)st->ulimits,
         .oom_score_adj_min = own_oom_score_adj(),
-        .pod_privileged = jpath_bool(pod->config, "linux.security_context.privileged"),
+        .pod_privileged = crio_spec_cri_bool(pod->config, "linux.security_context.privileged", false),
     };
     _cleanup_json_ cJSON *spec = NULL;
     if ((e = crio_spec_generate(&spec, &in)) < 0)
@@ -342,9 +342,9 @@ static int runtime_create(crio_pods *p, ctr_rec *r, const struct ctr_settings *s
         .attach_path = attach,
         .oom_cgroup = oom,
         .log_size_max = st->log_size_max,
-        .terminal = jpath_bool(r->config, "tty"),
-        .stdin_open = jpath_bool(r->config, "stdin"),
-        .stdin_once = jpath_bool(r->config, "stdin_once"),
+        .terminal = crio_spec_cri_bool(r->config, "tty", false),
+        .stdin_open = crio_spec_cri_bool(r->config, "stdin", false),
+        .stdin_once = crio_spec_cri_bool(r->config, "stdin_once", false),
     };
     pid_t pid = 0, mpid = 0;
     e = crio_runtime_create(rt, &a, CREATE_TIMEOUT_MS, &pid, &mpid);
@@ -381,13 +381,13 @@ static int ctr_setup(crio_pods *p, ctr_rec *r, const pod_rec *pod, const cJSON *
 
 static int ctr_name(char **out, const cJSON *cfg, const pod_rec *pod)
 {
-    const char *name = jpath_str(cfg, "metadata.name");
+    const char *name = crio_spec_cri_string(cfg, "metadata.name");
     if (!name || !*name)
         return crio_error_set(CRIO_EINVAL, "container config: metadata.name is required");
-    const char *pn = jpath_str(pod->config, "metadata.name"), *ns = jpath_str(pod->config, "metadata.namespace"),
-               *uid = jpath_str(pod->config, "metadata.uid");
+    const char *pn = crio_spec_cri_string(pod->config, "metadata.name"), *ns = crio_spec_cri_string(pod->config, "metadata.namespace"),
+               *uid = crio_spec_cri_string(pod->config, "metadata.uid");
     if (asprintf(out, "k8s_%s_%s_%s_%s_%lld", name, pn ? pn : "", ns ? ns : "", uid ? uid : "",
-                 (long long)jpath_int(cfg, "metadata.attempt", 0)) < 0)
+                 (long long)crio_spec_cri_int(cfg, "metadata.attempt", 0)) < 0)
         return crio_error_oom();
     return 0;
 }
@@ -395,7 +395,7 @@ static int ctr_name(char **out, const cJSON *cfg, const pod_rec *pod)
 /* Resolves the config's image to its record and config document. */
 static int resolve_image(ctr_rec *r, cJSON **rec, cJSON **cfg, crio *c)
 {
-    const char *image = jpath_str(r->config, "image.image");
+    const char *image = crio_spec_cri_string(r->config, "image.image");
     if (!image || !*image)
         return crio_error_set(CRIO_EINVAL, "container config: image.image is required");
     crio_image *img = NULL;
@@ -479,7 +479,7 @@ out:
         _cleanup_free_ char *msg = strdup(crio_error_message(crio_error_last()));
         if (r->id[0])
             ctr_teardown(p, r);
-        crio_error_set(e, "create container %s in pod %s: %s", jpath_str(r->config, "metadata.name"),
+        crio_error_set(e, "create container %s in pod %s: %s", crio_spec_cri_string(r->config, "metadata.name"),
                        pod->id, msg ? msg : "");
     }
     if (reserved)
@@ -685,7 +685,7 @@ int crio_container_update_resources(crio *c, const char *id, const crio_containe
     int e = ctr_get_op(c, id, &r);
     if (e < 0)
         return e;
-    const cJSON *res = jpath(crio_container_config_json_tree(cfg), "linux.resources");
+    const cJSON *res = crio_spec_cri_get(crio_container_config_json_tree(cfg), "linux.resources");
     _cleanup_json_ cJSON *oci = NULL;
     crio_container_state s = ctr_current_state(c->pods, r);
     if (!ctr_is_live(s))
@@ -887,17 +887,17 @@ static ctr_fixed *ctr_fixed_get(ctr_rec *r)
     if (!f)
         return NULL;
     f->refs = 1;
-    f->name = dupz(jpath_str(r->config, "metadata.name"));
-    f->attempt = (uint32_t)jpath_int(r->config, "metadata.attempt", 0);
+    f->name = dupz(crio_spec_cri_string(r->config, "metadata.name"));
+    f->attempt = (uint32_t)crio_spec_cri_int(r->config, "metadata.attempt", 0);
     f->image = dupz(r->image);
     f->image_id = dupz(r->image_id);
     f->image_ref = dupz(r->image_ref);
     f->log_path = dupz(r->log_path);
-    const cJSON *mounts = jpath(r->config, "mounts");
+    const cJSON *mounts = crio_spec_cri_get(r->config, "mounts");
     f->mounts_json = mounts ? cJSON_PrintUnformatted(mounts) : strdup("[]");
     if (!f->name || !f->image || !f->image_id || !f->image_ref || !f->log_path || !f->mounts_json ||
-        crio_map_pairs(&f->labels, &f->nlabels, jpath(r->config, "labels")) < 0 ||
-        crio_map_pairs(&f->annotations, &f->nannotations, jpath(r->config, "annotations")) < 0) {
+        crio_map_pairs(&f->labels, &f->nlabels, crio_spec_cri_get(r->config, "labels")) < 0 ||
+        crio_map_pairs(&f->annotations, &f->nannotations, crio_spec_cri_get(r->config, "annotations")) < 0) {
         ctr_fixed_put(f);
         return NULL;
     }
@@ -1096,7 +1096,7 @@ static bool ctr_matches(const ctr_rec *r, const crio_container_filter *f)
     crio_container_state st = r->creating ? CRIO_CONTAINER_UNKNOWN : r->state;
     if (f->state >= 0 && (int)st != f->state)
         return false;
-    return crio_labels_match(jpath(r->config, "labels"), f->labels, f->nlabels);
+    return crio_labels_match(crio_spec_cri_get(r->config, "labels"), f->labels, f->nlabels);
 }
 
 struct crio_container_list {

@@ -18,6 +18,7 @@
 #include "pod/cgroup.h"
 #include "pod/config.h"
 #include "pod/pod_internal.h"
+#include "spec/spec.h"
 #include "pod/sandbox_files.h"
 #include "runtime/runtime.h"
 
@@ -46,12 +47,12 @@ static int settings_read(struct pod_settings *s, crio *c)
 
 static int pod_name(char **out, const cJSON *cfg)
 {
-    const char *name = jpath_str(cfg, "metadata.name");
+    const char *name = crio_spec_cri_string(cfg, "metadata.name");
     if (!name || !*name)
         return crio_error_set(CRIO_EINVAL, "pod config: metadata.name is required");
-    const char *ns = jpath_str(cfg, "metadata.namespace"), *uid = jpath_str(cfg, "metadata.uid");
+    const char *ns = crio_spec_cri_string(cfg, "metadata.namespace"), *uid = crio_spec_cri_string(cfg, "metadata.uid");
     if (asprintf(out, "k8s_%s_%s_%s_%lld", name, ns ? ns : "", uid ? uid : "",
-                 (long long)jpath_int(cfg, "metadata.attempt", 0)) < 0)
+                 (long long)crio_spec_cri_int(cfg, "metadata.attempt", 0)) < 0)
         return crio_error_oom();
     return 0;
 }
@@ -62,7 +63,7 @@ static void read_ns_modes(pod_rec *r)
                                          "linux.security_context.namespace_options.pid",
                                          "linux.security_context.namespace_options.ipc" };
     for (int i = 0; i < 3; i++)
-        r->ns_mode[i] = (int)jpath_int(r->config, keys[i], CRIO_NS_POD);
+        r->ns_mode[i] = (int)crio_spec_cri_int(r->config, keys[i], CRIO_NS_POD);
     /* A pod-level PID mode of CONTAINER is the usual default; TARGET makes no sense for a pod. */
     if (r->ns_mode[CRIO_NS_PID] == CRIO_NS_TARGET)
         r->ns_mode[CRIO_NS_PID] = CRIO_NS_CONTAINER;
@@ -71,7 +72,7 @@ static void read_ns_modes(pod_rec *r)
 /* The pod's hostname: the configured one, the host's for host network, else the pod name. */
 static int pod_hostname(char **out, const pod_rec *r)
 {
-    const char *h = jpath_str(r->config, "hostname");
+    const char *h = crio_spec_cri_string(r->config, "hostname");
     if (h && *h) {
         *out = strdup(h);
     } else if (r->ns_mode[CRIO_NS_NETWORK] == CRIO_NS_NODE) {
@@ -79,7 +80,7 @@ static int pod_hostname(char **out, const pod_rec *r)
         gethostname(buf, sizeof buf - 1);
         *out = strdup(buf);
     } else {
-        const char *n = jpath_str(r->config, "metadata.name");
+        const char *n = crio_spec_cri_string(r->config, "metadata.name");
         *out = strdup(n ? n : "localhost");
     }
     return *out ? 0 : crio_error_oom();
@@ -87,7 +88,7 @@ static int pod_hostname(char **out, const pod_rec *r)
 
 static int pod_cgroup(pod_rec *r, const char *driver)
 {
-    const char *parent = jpath_str(r->config, "linux.cgroup_parent");
+    const char *parent = crio_spec_cri_string(r->config, "linux.cgroup_parent");
     if (parent && *parent) {
         /* The kubelet names the pod-level cgroup it made itself: containers go right under it. */
         r->cgroup = strdup(parent);
@@ -182,7 +183,7 @@ int crio_pod_run(char **id_out, crio *c, const crio_pod_config *cfg, const char 
         return e;
     crio_runtime *rt = NULL;
     if ((e = crio_runtime_get(&rt, c, runtime_handler)) < 0)
-        return crio_error_wrap(e, "run pod %s", jpath_str(tree, "metadata.name"));
+        return crio_error_wrap(e, "run pod %s", crio_spec_cri_string(tree, "metadata.name"));
     pod_rec *r = pod_rec_new();
     if (!r || (e = settings_read(&st, c)) < 0 || (e = crio_id_new(r->id)) < 0) {
         crio_runtime_free(rt);
@@ -228,7 +229,7 @@ int crio_pod_run(char **id_out, crio *c, const crio_pod_config *cfg, const char 
         pod_release(p, r);
         pod_teardown(p, r);
         pods_release_name(p, r->name);
-        int code = crio_error_set(e, "run pod %s: %s", jpath_str(tree, "metadata.name"), msg ? msg : "");
+        int code = crio_error_set(e, "run pod %s: %s", crio_spec_cri_string(tree, "metadata.name"), msg ? msg : "");
         pod_put(r);
         return code;
     }
@@ -481,17 +482,17 @@ static pod_fixed *pod_fixed_get(crio_pods *p, pod_rec *r)
     if (!f)
         return NULL;
     f->refs = 1;
-    f->name = dupz(jpath_str(r->config, "metadata.name"));
-    f->uid = dupz(jpath_str(r->config, "metadata.uid"));
-    f->namespace_ = dupz(jpath_str(r->config, "metadata.namespace"));
-    f->attempt = (uint32_t)jpath_int(r->config, "metadata.attempt", 0);
+    f->name = dupz(crio_spec_cri_string(r->config, "metadata.name"));
+    f->uid = dupz(crio_spec_cri_string(r->config, "metadata.uid"));
+    f->namespace_ = dupz(crio_spec_cri_string(r->config, "metadata.namespace"));
+    f->attempt = (uint32_t)crio_spec_cri_int(r->config, "metadata.attempt", 0);
     f->handler = dupz(r->runtime_handler);
     if (r->ns_mode[CRIO_NS_NETWORK] == CRIO_NS_NODE || asprintf(&f->netns, "%s/%s/net", p->run_pods, r->id) < 0)
         f->netns = strdup("");
     f->config_json = cJSON_PrintUnformatted(r->config);
     if (!f->name || !f->uid || !f->namespace_ || !f->handler || !f->netns || !f->config_json ||
-        crio_map_pairs(&f->labels, &f->nlabels, jpath(r->config, "labels")) < 0 ||
-        crio_map_pairs(&f->annotations, &f->nannotations, jpath(r->config, "annotations")) < 0) {
+        crio_map_pairs(&f->labels, &f->nlabels, crio_spec_cri_get(r->config, "labels")) < 0 ||
+        crio_map_pairs(&f->annotations, &f->nannotations, crio_spec_cri_get(r->config, "annotations")) < 0) {
         pod_fixed_put(f);
         return NULL;
     }
@@ -672,7 +673,7 @@ static bool pod_matches(const pod_rec *r, const crio_pod_filter *f)
     crio_pod_state st = r->creating ? CRIO_POD_NOTREADY : r->state;
     if (f->state >= 0 && (int)st != f->state)
         return false;
-    return crio_labels_match(jpath(r->config, "labels"), f->labels, f->nlabels);
+    return crio_labels_match(crio_spec_cri_get(r->config, "labels"), f->labels, f->nlabels);
 }
 
 struct crio_pod_list {

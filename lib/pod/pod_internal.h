@@ -152,12 +152,6 @@ bool ctr_reconcile_exit(crio_pods *p, ctr_rec *r);
 bool ctr_wait_exit(crio_pods *p, ctr_rec *r, int64_t deadline_ns);
 int64_t crio_mono_ns(void);
 
-/* A member by dotted path ("linux.security_context.privileged"); NULL when absent. */
-const cJSON *jpath(const cJSON *j, const char *path);
-const char *jpath_str(const cJSON *j, const char *path);
-int64_t jpath_int(const cJSON *j, const char *path, int64_t def);
-bool jpath_bool(const cJSON *j, const char *path);
-
 /* Labels: a JSON object of strings as key/value pairs; filters' label lists. */
 int crio_map_pairs(char ***out, size_t *n, const cJSON *obj);
 int crio_labels_add(char ***v, size_t *n, const char *key, const char *value);

@@ -19,6 +19,7 @@
 #include "base/log.h"
 #include "handle_internal.h"
 #include "pod/pod_internal.h"
+#include "spec/spec.h"
 #include "runtime/monitor.h"
 #include "runtime/runtime.h"
 
@@ -36,38 +37,6 @@ int64_t crio_mono_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-const cJSON *jpath(const cJSON *j, const char *path)
-{
-    char key[128];
-    while (j && *path) {
-        size_t n = strcspn(path, ".");
-        if (n >= sizeof key)
-            return NULL;
-        memcpy(key, path, n);
-        key[n] = '\0';
-        j = cJSON_GetObjectItemCaseSensitive(j, key);
-        path += n + (path[n] == '.');
-    }
-    return j;
-}
-
-const char *jpath_str(const cJSON *j, const char *path)
-{
-    const cJSON *v = jpath(j, path);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-int64_t jpath_int(const cJSON *j, const char *path, int64_t def)
-{
-    const cJSON *v = jpath(j, path);
-    return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : def;
-}
-
-bool jpath_bool(const cJSON *j, const char *path)
-{
-    return cJSON_IsTrue(jpath(j, path));
 }
 
 /* ---- records ---- */
