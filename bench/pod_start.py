@@ -69,18 +69,14 @@ import images  # noqa: E402
 
 import grpc  # noqa: E402
 
+sys.path.insert(0, HERE)
+import benchlib  # noqa: E402
+from benchlib import BenchError, log, own_children, stop_process  # noqa: E402
+
 RUNC = shutil.which("runc") or "/usr/sbin/runc"
 IMAGE = "localhost/busybox:1"
 PAUSE_IMAGE = "localhost/pause:1"
 CALL_TIMEOUT = 60.0
-
-
-class BenchError(Exception):
-    pass
-
-
-def log(*a):
-    print(*a, flush=True)
 
 
 # ---------------------------------------------------------------- protos
@@ -107,7 +103,6 @@ api, lcapi = _load_protos()
 _libc = ctypes.CDLL("libc.so.6", use_errno=True)
 PR_SET_CHILD_SUBREAPER = 36
 MNT_DETACH = 2
-_own_children = set()   # pids of our Popen children: reap_orphans() leaves them to Popen
 
 
 def become_subreaper():
@@ -137,7 +132,7 @@ def reap_orphans():
     """Reaps adopted orphans that have exited (never our own Popen children)."""
     me = os.getpid()
     for pid in all_pids():
-        if pid in _own_children:
+        if pid in own_children:     # our Popen children: Popen reaps them
             continue
         st = proc_stat(pid)
         if st and st[1] == me and st[0] in ("Z", "X"):
@@ -151,7 +146,7 @@ def spawn(argv, logpath, **kw):
     with open(logpath, "ab") as logf:
         p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=logf, stderr=logf,
                              start_new_session=True, **kw)
-    _own_children.add(p.pid)
+    own_children.add(p.pid)
     return p
 
 
@@ -240,30 +235,6 @@ def wait_socket(path, proc, what, timeout=20):
         finally:
             s.close()
     wait_until(ready, timeout, "%s to listen on %s" % (what, path))
-
-
-def stop_process(proc, what, timeout=20, must_succeed=True):
-    """SIGTERM, then the exit status (a crash or a hang is an error when must_succeed)."""
-    if proc is None:
-        return
-    try:
-        if proc.poll() is not None:
-            if must_succeed:
-                raise BenchError("%s died before it was stopped (status %s)" % (what, proc.returncode))
-            return
-        proc.send_signal(signal.SIGTERM)
-        try:
-            rc = proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-            if must_succeed:
-                raise BenchError("%s did not exit within %d s of SIGTERM" % (what, timeout))
-            return
-        if rc != 0 and must_succeed:
-            raise BenchError("%s exited with status %s on SIGTERM" % (what, rc))
-    finally:
-        _own_children.discard(proc.pid)
 
 
 def mounts_under(d):
@@ -632,16 +603,13 @@ def crio_bench(build, timeout, what, prog, tmp_prefix, pods):
 
 
 def run_main(main, prog):
-    """Exits with main()'s status; a BenchError or a crio call's failure is
-    one line on stderr (as bench/PROG) and status 1."""
-    try:
-        sys.exit(main())
-    except BenchError as e:
-        sys.stderr.write("bench/%s: %s\n" % (prog, e))
-        sys.exit(1)
-    except grpc.RpcError as e:
-        sys.stderr.write("bench/%s: crio: %s\n" % (prog, rpc_error_text(e)))
-        sys.exit(1)
+    """benchlib.run_main, a crio call's failure reported as a BenchError."""
+    def crio_main():
+        try:
+            return main()
+        except grpc.RpcError as e:
+            raise BenchError("crio: %s" % rpc_error_text(e))
+    benchlib.run_main(crio_main, prog)
 
 
 # ---------------------------------------------------------------- the start sequence, timed

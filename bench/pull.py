@@ -43,7 +43,6 @@ import glob
 import json
 import os
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
@@ -57,15 +56,10 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "fixtures"))
 import images    # noqa: E402
 import registry  # noqa: E402
 
+sys.path.insert(0, HERE)
+from benchlib import BenchError, log, run_main, stop_process  # noqa: E402
+
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-
-
-class BenchError(Exception):
-    pass
-
-
-def log(*a):
-    print(*a, flush=True)
 
 
 def proc_cpu(pid):
@@ -122,21 +116,6 @@ def wait_socket(path, proc, what, timeout=15):
     raise BenchError("%s did not listen on %s within %d s" % (what, path, timeout))
 
 
-def stop(proc, what, timeout=15):
-    """SIGTERM, then the exit status (a crash or a hang is an error)."""
-    if proc.poll() is not None:
-        raise BenchError("%s died before it was stopped (status %s)" % (what, proc.returncode))
-    proc.send_signal(signal.SIGTERM)
-    try:
-        rc = proc.wait(timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-        raise BenchError("%s did not exit within %d s of SIGTERM" % (what, timeout))
-    if rc != 0:
-        raise BenchError("%s exited with status %s on SIGTERM" % (what, rc))
-
-
 class Crio:
     name = "crio"
 
@@ -184,7 +163,7 @@ class Crio:
             if fields.get("image_ref") != want:
                 raise BenchError("crio PullImage answered image_ref %s, want %s" % (fields.get("image_ref"), want))
             self.check(root)
-            stop(proc, "crio-server")
+            stop_process(proc, "crio-server", timeout=15)
         except BaseException:
             if proc.poll() is None:
                 proc.kill()
@@ -267,7 +246,7 @@ class Ctr:
             cpu1 = proc_cpu(proc.pid)
             if rc != 0:
                 raise BenchError("ctr images pull failed (%s): %s" % (rc, err.strip()[-500:]))
-            stop(proc, "containerd")
+            stop_process(proc, "containerd", timeout=15)
         except BaseException:
             if proc.poll() is None:
                 proc.kill()
@@ -368,8 +347,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except BenchError as e:
-        sys.stderr.write("bench/pull: %s\n" % e)
-        sys.exit(1)
+    run_main(main, "pull")

@@ -259,6 +259,53 @@ ctr_row() {   # label file unit target result skipped-why
     fi
 }
 
+unpack_rows() {   # file
+    UR=$(summary_field "$1" ratio)
+    row "unpack $(summary_field "$1" mib) MiB layer, crio/tar -xzf" \
+        "$UR ($(summary_field "$1" crio) / $(summary_field "$1" tar) s)" "<= 1.20" "$(fverdict "$UR" 1.20)"
+}
+pull_rows() {   # file
+    PR=$(summary_field "$1" ratio)
+    row "pull big:1, crio/skopeo (**)" "$PR ($(summary_field "$1" crio) / $(summary_field "$1" skopeo) s)" \
+        "<= 0.70" "$(fverdict "$PR" 0.70)"
+    ctr_row "pull big:1, crio/ctr (**)" "$1" s "(report)" "-" "no containerd"
+}
+podstart_rows() {   # file
+    SC=$(summary_field "$1" crio)
+    SR=$(summary_field "$1" runc)
+    row "pod start (run+create+start), crio" "$SC ms (p90 $(summary_field "$1" crio_p90))" "(report)" "-"
+    row "pod start, crio/runc run -d (***)" "$(summary_field "$1" ratio) ($SC / $SR ms)" "< 2.00" \
+        "$(lverdict "$(summary_field "$1" ratio)" 2)"
+    ctr_row "pod start, crio/containerd CRI (***)" "$1" ms "< 1.00" \
+        "$(lverdict "$(summary_field "$1" ctr_ratio)" 1)" "see below"
+}
+list_rows() {   # file
+    LC=$(summary_field "$1" lc_p99)
+    row "ListContainers p99, $(summary_field "$1" containers) containers (****)" \
+        "$LC ms (server CPU $(summary_field "$1" lc_cpu))" "< 2 ms" "$(lverdict "$LC" 2)"
+    LP=$(summary_field "$1" lp_p99)
+    row "ListPodSandbox p99, $(summary_field "$1" pods) pods (****)" \
+        "$LP ms (server CPU $(summary_field "$1" lp_cpu))" "< 2 ms" "$(lverdict "$LP" 2)"
+}
+podrss_rows() {   # file
+    RS=$(summary_field "$1" server_kib)
+    row "RSS crio-server, $(summary_field "$1" pods) running pods" "$RS KiB" "< 20480 KiB" \
+        "$(verdict "$RS" lt 20480)"
+    RM=$(summary_field "$1" monitor_max_kib)
+    row "RSS crio-monitor, max of $(summary_field "$1" monitors)" \
+        "$RM KiB (avg $(summary_field "$1" monitor_avg_kib))" "< 1024 KiB" "$(verdict "$RM" lt 1024)"
+}
+# The rows of part NAME, when it ran: ROWS (a function of its output file)
+# when its *-summary line has KEY, else one row saying that METRIC failed.
+part_rows() {   # name key rows metric target
+    want "$1" || return 0
+    if [ -n "$(summary_field "$TMP/$1.out" "$2")" ]; then
+        "$3" "$TMP/$1.out"
+    else
+        row "$4" "failed" "$5" "FAIL"
+    fi
+}
+
 echo
 echo "== summary"
 row metric value target result
@@ -275,67 +322,11 @@ if want version; then
     row "RSS after load" "${RSS_LOAD:-?} KiB" "(report)" "-"
     row "exit status on SIGTERM" "$STATUS" "0" "$([ "$STATUS" = 0 ] && echo PASS || echo FAIL)"
 fi
-if want unpack; then
-    U=$TMP/unpack.out
-    UR=$(summary_field "$U" ratio)
-    if [ -n "$UR" ]; then
-        row "unpack $(summary_field "$U" mib) MiB layer, crio/tar -xzf" \
-            "$UR ($(summary_field "$U" crio) / $(summary_field "$U" tar) s)" "<= 1.20" "$(fverdict "$UR" 1.20)"
-    else
-        row "unpack ~200 MiB layer, crio/tar -xzf" "failed" "<= 1.20" "FAIL"
-    fi
-fi
-if want pull; then
-    P=$TMP/pull.out
-    PR=$(summary_field "$P" ratio)
-    if [ -n "$PR" ]; then
-        row "pull big:1, crio/skopeo (**)" "$PR ($(summary_field "$P" crio) / $(summary_field "$P" skopeo) s)" \
-            "<= 0.70" "$(fverdict "$PR" 0.70)"
-        ctr_row "pull big:1, crio/ctr (**)" "$P" s "(report)" "-" "no containerd"
-    else
-        row "pull big:1, crio/skopeo (**)" "failed" "<= 0.70" "FAIL"
-    fi
-fi
-if want podstart; then
-    S=$TMP/podstart.out
-    SC=$(summary_field "$S" crio)
-    if [ -n "$SC" ]; then
-        SR=$(summary_field "$S" runc)
-        row "pod start (run+create+start), crio" "$SC ms (p90 $(summary_field "$S" crio_p90))" "(report)" "-"
-        row "pod start, crio/runc run -d (***)" "$(summary_field "$S" ratio) ($SC / $SR ms)" "< 2.00" \
-            "$(lverdict "$(summary_field "$S" ratio)" 2)"
-        ctr_row "pod start, crio/containerd CRI (***)" "$S" ms "< 1.00" \
-            "$(lverdict "$(summary_field "$S" ctr_ratio)" 1)" "see below"
-    else
-        row "pod start (run+create+start), crio" "failed" "(report)" "FAIL"
-    fi
-fi
-if want list; then
-    L=$TMP/list.out
-    LC=$(summary_field "$L" lc_p99)
-    if [ -n "$LC" ]; then
-        row "ListContainers p99, $(summary_field "$L" containers) containers (****)" \
-            "$LC ms (server CPU $(summary_field "$L" lc_cpu))" "< 2 ms" "$(lverdict "$LC" 2)"
-        LP=$(summary_field "$L" lp_p99)
-        row "ListPodSandbox p99, $(summary_field "$L" pods) pods (****)" \
-            "$LP ms (server CPU $(summary_field "$L" lp_cpu))" "< 2 ms" "$(lverdict "$LP" 2)"
-    else
-        row "ListContainers / ListPodSandbox p99" "failed" "< 2 ms" "FAIL"
-    fi
-fi
-if want podrss; then
-    R=$TMP/podrss.out
-    RS=$(summary_field "$R" server_kib)
-    if [ -n "$RS" ]; then
-        row "RSS crio-server, $(summary_field "$R" pods) running pods" "$RS KiB" "< 20480 KiB" \
-            "$(verdict "$RS" lt 20480)"
-        RM=$(summary_field "$R" monitor_max_kib)
-        row "RSS crio-monitor, max of $(summary_field "$R" monitors)" \
-            "$RM KiB (avg $(summary_field "$R" monitor_avg_kib))" "< 1024 KiB" "$(verdict "$RM" lt 1024)"
-    else
-        row "RSS crio-server / crio-monitor, 100 pods" "failed" "< 20480 / 1024 KiB" "FAIL"
-    fi
-fi
+part_rows unpack ratio unpack_rows "unpack ~200 MiB layer, crio/tar -xzf" "<= 1.20"
+part_rows pull ratio pull_rows "pull big:1, crio/skopeo (**)" "<= 0.70"
+part_rows podstart crio podstart_rows "pod start (run+create+start), crio" "(report)"
+part_rows list lc_p99 list_rows "ListContainers / ListPodSandbox p99" "< 2 ms"
+part_rows podrss server_kib podrss_rows "RSS crio-server / crio-monitor, 100 pods" "< 20480 / 1024 KiB"
 
 if want version; then
     echo "(*) 8 clients in strict round trips: p50 is bounded below by about 8 / (calls/s) (Little's law),"

@@ -1,4 +1,4 @@
-/* crioctl: durations, output formats, tables, sizes, label selectors. */
+/* crioctl: durations, output formats, tables, sizes, the clock, label selectors, listing filters. */
 #include <errno.h>
 #include <limits.h>
 #include <regex.h>
