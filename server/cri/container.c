@@ -92,6 +92,30 @@ static void ctr_mounts(cri_arena *a, Runtime__V1__ContainerStatus *st, const cha
     cJSON_Delete(root);
 }
 
+/*
+ * The resources that apply now (the config's linux.resources, which
+ * UpdateContainerResources replaces): the kubelet's in-place resize reads
+ * them back.  Only a full status carries the config; a list's does not.
+ */
+static void ctr_resources(cri_arena *a, Runtime__V1__ContainerStatus *st, const char *config_json)
+{
+    cJSON *root = config_json && *config_json ? cJSON_Parse(config_json) : NULL;
+    cJSON *linux_ = cJSON_GetObjectItemCaseSensitive(root, "linux");
+    cJSON *res = cJSON_GetObjectItemCaseSensitive(linux_, "resources");
+    /* ContainerResources { linux: LinuxContainerResources }, and res is the latter. */
+    cJSON *wrap = cJSON_IsObject(res) ? cJSON_CreateObject() : NULL;
+    if (wrap && cJSON_AddItemReferenceToObject(wrap, "linux", res)) {
+        ProtobufCMessage *m = NULL;
+        int e = pbjson_from_cjson(&m, &runtime__v1__container_resources__descriptor, wrap, NULL, 0);
+        if (e == PBJSON_ENOMEM)
+            a->oom = true;
+        if (e == 0 && cri_adopt(a, m, free_message) == 0)
+            st->resources = (Runtime__V1__ContainerResources *)m;
+    }
+    cJSON_Delete(wrap);
+    cJSON_Delete(root);
+}
+
 Runtime__V1__ContainerStatus *cri_container_status_build(cri_arena *a, const crio_container *ctr)
 {
     Runtime__V1__ContainerStatus *st = cri_new(a, &runtime__v1__container_status__descriptor);
@@ -111,6 +135,7 @@ Runtime__V1__ContainerStatus *cri_container_status_build(cri_arena *a, const cri
     st->message = (char *)crio_container_message(ctr);
     cri_container_maps(a, &st->base, ctr);
     ctr_mounts(a, st, crio_container_mounts_json(ctr));
+    ctr_resources(a, st, crio_container_config_json(ctr));
     st->log_path = (char *)crio_container_log_path(ctr);
     return st;
 }

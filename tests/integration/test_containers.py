@@ -396,6 +396,9 @@ class ContainerTest(PodTestCase):
         self.assertEqual(len(mem), 1, cgroup_dirs_matching([cid]))
         with open(os.path.join(mem[0], "memory.limit_in_bytes")) as f:
             self.assertEqual(f.read().strip(), str(96 * MiB))
+        # ContainerStatus reports the resources that apply now (the kubelet's in-place resize reads them).
+        st = call(env.ch, "ContainerStatus", api.ContainerStatusRequest(container_id=cid)).status
+        self.assertEqual(st.resources.linux.memory_limit_in_bytes, 96 * MiB)
         # Not for a container that is not running; not for an unknown one.
         env.stop_ctr(cid, timeout=10)
         req = api.UpdateContainerResourcesRequest(container_id=cid,
