@@ -188,6 +188,9 @@ def _remove_all_tmp():
 LOG_LINE = re.compile(r'^time="[^"]*" level=(\w+) msg="((?:[^"\\]|\\.)*)"$', re.M)
 
 
+SANITIZER_REPORT = re.compile(r"ERROR: (AddressSanitizer|LeakSanitizer).*|runtime error: .*")
+
+
 class Server:
     """One crio-server process on its own temporary directory.
 
@@ -336,6 +339,10 @@ class Server:
             remove_tmp(self.tmp)
         if self in Server.all_servers:
             Server.all_servers.remove(self)
+        # Under `make check SANITIZE=1` the server reports memory errors and leaks on its stderr.
+        m = SANITIZER_REPORT.search(self.log_snapshot or "")
+        if m:
+            raise AssertionError("%s: sanitizer report: %s\n%s" % (self.name, m.group(0), self.log_dump()))
 
     # -- logs --
 
