@@ -257,7 +257,13 @@ struct source {
     int (*blob)(void *ctx, const char *digest, int64_t size, int fd, crio_registry_progress_fn progress,
                 void *payload);
     void *ctx;
-    bool stream; /* blob() may write to a pipe (a transfer cut after some data then fails with CRIO_EABORTED) */
+    /*
+     * Set when layers may stream into the unpacker: the blob is handed to
+     * `sink` as it arrives (a transfer cut after some data then fails with
+     * CRIO_EABORTED).
+     */
+    int (*blob_sink)(void *ctx, const char *digest, int64_t size, crio_registry_sink_fn sink, void *sink_ctx,
+                     crio_registry_progress_fn progress, void *payload);
 };
 
 struct registry_source {
@@ -276,6 +282,13 @@ static int registry_blob(void *ctx, const char *digest, int64_t size, int fd, cr
 {
     struct registry_source *rs = ctx;
     return crio_registry_get_blob(rs->reg, rs->repo, digest, size, fd, progress, payload);
+}
+
+static int registry_blob_sink(void *ctx, const char *digest, int64_t size, crio_registry_sink_fn sink,
+                              void *sink_ctx, crio_registry_progress_fn progress, void *payload)
+{
+    struct registry_source *rs = ctx;
+    return crio_registry_get_blob_sink(rs->reg, rs->repo, digest, size, sink, sink_ctx, progress, payload);
 }
 
 struct layer_job {
@@ -319,7 +332,8 @@ static void record_error(struct pull *p, int code)
  * Unpacks the blob read from `blob_fd` into a new layer directory (*dir) and
  * checks its diff_id; the caller publishes it.
  */
-static int unpack_layer(crio_store *st, struct layer_job *l, int blob_fd, char **dir, crio_unpack_result *res)
+static int unpack_layer(crio_store *st, struct layer_job *l, int blob_fd, const crio_unpack_source *from, char **dir,
+                        crio_unpack_result *res)
 {
     int e = crio_store_layer_tmp(st, dir);
     if (e < 0)
@@ -343,7 +357,8 @@ static int unpack_layer(crio_store *st, struct layer_job *l, int blob_fd, char *
         if (e < 0)
             return crio_error_wrap(e, "layer %s", l->digest);
     }
-    e = crio_layer_unpack(dfd, blob_fd, vfs ? CRIO_UNPACK_VFS : CRIO_UNPACK_OVERLAY, res);
+    crio_unpack_mode mode = vfs ? CRIO_UNPACK_VFS : CRIO_UNPACK_OVERLAY;
+    e = from ? crio_layer_unpack_from(dfd, from, mode, res) : crio_layer_unpack(dfd, blob_fd, mode, res);
     if (e < 0)
         return crio_error_wrap(e, "layer %s", l->digest);
     if (strcmp(res->diff_id, l->diff_id) != 0)
@@ -352,11 +367,141 @@ static int unpack_layer(crio_store *st, struct layer_job *l, int blob_fd, char *
     return 0;
 }
 
-/* The download side of a streamed layer: the blob goes into a pipe that the unpacker reads. */
+/*
+ * A streamed layer's blob on its way from the download thread (curl's write
+ * callback) to the unpacker's reader thread: QN chunks of QCHUNK bytes,
+ * filled by the download and lent to the reader in order.  It replaces a
+ * pipe, which cost two copies through the kernel, a page allocation and
+ * memory-cgroup charge per 4 KiB and two system calls per piece; here the
+ * bytes are copied once, and the threads meet once per QCHUNK.
+ */
+#define QN 4
+#define QCHUNK (1u << 20)
+
+struct blob_queue {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    unsigned char *buf[QN];
+    size_t len[QN];
+    unsigned head, count; /* filled chunks: head, head+1, ... (mod QN); the one being filled is not counted */
+    bool held;            /* the reader is reading buf[head] */
+    size_t fill;          /* bytes in buf[(head + count) % QN], the download's (only it touches them) */
+    bool eof;             /* the download ended: no more chunks */
+    bool gone;            /* the reader ended: what comes is dropped */
+};
+
+static int blob_queue_init(struct blob_queue *q)
+{
+    memset(q, 0, sizeof *q);
+    for (int i = 0; i < QN; i++)
+        if (!(q->buf[i] = malloc(QCHUNK))) {
+            while (i--)
+                free(q->buf[i]);
+            return crio_error_oom();
+        }
+    pthread_mutex_init(&q->mu, NULL);
+    pthread_cond_init(&q->cv, NULL);
+    return 0;
+}
+
+static void blob_queue_destroy(struct blob_queue *q)
+{
+    pthread_mutex_destroy(&q->mu);
+    pthread_cond_destroy(&q->cv);
+    for (int i = 0; i < QN; i++)
+        free(q->buf[i]);
+}
+
+/*
+ * The download's sink.  Once the reader is gone (done, or failed) the rest
+ * is dropped but still downloaded: the download runs to its end and checks
+ * the digest, and its error, if any, is the one reported (as when the blob
+ * is downloaded to a file before it is unpacked).
+ */
+static int blob_queue_put(void *ctx, const void *data, size_t len)
+{
+    struct blob_queue *q = ctx;
+    const unsigned char *p = data;
+    while (len) {
+        pthread_mutex_lock(&q->mu);
+        while (q->count == QN && !q->gone) /* every chunk filled or lent out */
+            pthread_cond_wait(&q->cv, &q->mu);
+        bool gone = q->gone;
+        unsigned slot = (q->head + q->count) % QN;
+        pthread_mutex_unlock(&q->mu);
+        if (gone)
+            return 0;
+        /* The slot is the download's until it is counted: no lock for the copy. */
+        size_t n = QCHUNK - q->fill < len ? QCHUNK - q->fill : len;
+        memcpy(q->buf[slot] + q->fill, p, n);
+        q->fill += n;
+        p += n;
+        len -= n;
+        if (q->fill == QCHUNK) {
+            pthread_mutex_lock(&q->mu);
+            q->len[slot] = q->fill;
+            q->count++;
+            q->fill = 0;
+            pthread_cond_broadcast(&q->cv);
+            pthread_mutex_unlock(&q->mu);
+        }
+    }
+    return 0;
+}
+
+/* The download ended (whatever its result): the partial chunk goes out, then the end. */
+static void blob_queue_close(struct blob_queue *q)
+{
+    pthread_mutex_lock(&q->mu);
+    if (q->fill && !q->gone) {
+        q->len[(q->head + q->count) % QN] = q->fill;
+        q->count++;
+    }
+    q->fill = 0;
+    q->eof = true;
+    pthread_cond_broadcast(&q->cv);
+    pthread_mutex_unlock(&q->mu);
+}
+
+/* crio_unpack_source.next: returns the chunk lent before and lends the next one. */
+static int blob_queue_next(void *ctx, const void **buf, size_t *len)
+{
+    struct blob_queue *q = ctx;
+    pthread_mutex_lock(&q->mu);
+    if (q->held) {
+        q->held = false;
+        q->head = (q->head + 1) % QN;
+        q->count--;
+        pthread_cond_broadcast(&q->cv);
+    }
+    while (q->count == 0 && !q->eof)
+        pthread_cond_wait(&q->cv, &q->mu);
+    *buf = NULL;
+    *len = 0;
+    if (q->count > 0) {
+        q->held = true;
+        *buf = q->buf[q->head];
+        *len = q->len[q->head];
+    }
+    pthread_mutex_unlock(&q->mu);
+    return 0;
+}
+
+/* The unpacker is done with the queue: the download drops the rest. */
+static void blob_queue_leave(struct blob_queue *q)
+{
+    pthread_mutex_lock(&q->mu);
+    q->gone = true;
+    q->held = false;
+    pthread_cond_broadcast(&q->cv);
+    pthread_mutex_unlock(&q->mu);
+}
+
+/* The download side of a streamed layer. */
 struct stream_dl {
     struct pull *p;
     struct layer_job *l;
-    int fd; /* the pipe's write end; closed when the download ends (EOF for the reader) */
+    struct blob_queue *q;
     int err;
     char msg[1024];
 };
@@ -364,16 +509,10 @@ struct stream_dl {
 static void *stream_dl_main(void *arg)
 {
     struct stream_dl *d = arg;
-    /* Should the reader go away, write() fails with EPIPE here instead of killing the process. */
-    sigset_t pipe_set;
-    sigemptyset(&pipe_set);
-    sigaddset(&pipe_set, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &pipe_set, NULL);
     struct { const struct pull *p; const char *digest; } pp = { d->p, d->l->digest };
-    int e = d->p->src->blob(d->p->src->ctx, d->l->digest, d->l->size, d->fd,
-                            d->p->opts && d->p->opts->progress ? progress_cb : NULL, &pp);
-    close(d->fd);
-    d->fd = -1;
+    int e = d->p->src->blob_sink(d->p->src->ctx, d->l->digest, d->l->size, blob_queue_put, d->q,
+                                 d->p->opts && d->p->opts->progress ? progress_cb : NULL, &pp);
+    blob_queue_close(d->q);
     if (e < 0) {
         d->err = e;
         snprintf(d->msg, sizeof d->msg, "%s", crio_error_message(crio_error_last()));
@@ -382,46 +521,38 @@ static void *stream_dl_main(void *arg)
 }
 
 /*
- * Downloads and unpacks a layer at once, through a pipe: no temporary blob
- * file (written, read back, and written to disk by the commit's syncfs), and
- * the layer unpacks while it downloads.  The unpacker is hardened against
- * hostile archives either way; nothing is published unless the blob matches
- * its digest and size (checked by the download at its end) and the tar
- * stream matches the diff_id.  Returns CRIO_EABORTED when the transfer was cut
- * after some data (a pipe cannot be rewound for the registry client's
- * retries) or no thread could start: the caller then downloads to a file.
+ * Downloads and unpacks a layer at once, through a blob_queue: no temporary
+ * blob file (written, read back, and written to disk by the commit's
+ * syncfs), and the layer unpacks while it downloads.  The unpacker is
+ * hardened against hostile archives either way; nothing is published unless
+ * the blob matches its digest and size (checked by the download at its end)
+ * and the tar stream matches the diff_id.  Returns CRIO_EABORTED when the
+ * transfer was cut after some data (a stream cannot be rewound for the
+ * registry client's retries) or no thread could start: the caller then
+ * downloads to a file.
  */
 static int fetch_layer_streamed(struct pull *p, struct layer_job *l)
 {
     crio_store *st = p->c->store;
-    int pfd[2];
-    if (pipe2(pfd, O_CLOEXEC) < 0)
-        return crio_error_sys(errno, "layer %s: pipe", l->digest);
-    fcntl(pfd[1], F_SETPIPE_SZ, 1 << 20); /* fewer wake-ups; the default size works too */
-    struct stream_dl d = { .p = p, .l = l, .fd = pfd[1] };
+    struct blob_queue q;
+    int e = blob_queue_init(&q);
+    if (e < 0)
+        return e;
+    struct stream_dl d = { .p = p, .l = l, .q = &q };
     pthread_t thread;
-    int e = pthread_create(&thread, NULL, stream_dl_main, &d);
+    e = pthread_create(&thread, NULL, stream_dl_main, &d);
     if (e) {
-        close(pfd[0]);
-        close(pfd[1]);
+        blob_queue_destroy(&q);
         return crio_error_set(CRIO_EABORTED, "layer %s: no thread to stream it: %s", l->digest, strerror(e));
     }
     _cleanup_free_ char *dir = NULL;
     crio_unpack_result res;
-    e = unpack_layer(st, l, pfd[0], &dir, &res);
-    /*
-     * What the unpacker left unread is read here: the download always runs
-     * to its end and checks the digest, and its error, if any, is the one
-     * reported, as when the blob is downloaded before it is unpacked.
-     */
-    char sink[16384];
-    for (;;) {
-        ssize_t n = read(pfd[0], sink, sizeof sink);
-        if (n == 0 || (n < 0 && errno != EINTR))
-            break;
-    }
-    close(pfd[0]);
+    /* unpack_layer compares the diff_id, and the download checks the blob's digest: no CRC-32 needed. */
+    crio_unpack_source from = { blob_queue_next, &q, true };
+    e = unpack_layer(st, l, -1, &from, &dir, &res);
+    blob_queue_leave(&q);
     pthread_join(thread, NULL);
+    blob_queue_destroy(&q);
     if (d.err)
         e = crio_error_set(d.err, "%s", d.msg);
     if (e == 0)
@@ -433,7 +564,7 @@ static int fetch_layer_streamed(struct pull *p, struct layer_job *l)
 
 static int fetch_layer(struct pull *p, struct layer_job *l)
 {
-    if (p->src->stream) {
+    if (p->src->blob_sink) {
         int e = fetch_layer_streamed(p, l);
         if (e != CRIO_EABORTED)
             return e;
@@ -453,7 +584,7 @@ static int fetch_layer(struct pull *p, struct layer_job *l)
         e = crio_error_sys(errno, "layer %s", l->digest);
     crio_unpack_result res;
     if (e == 0)
-        e = unpack_layer(st, l, fd, &dir, &res);
+        e = unpack_layer(st, l, fd, NULL, &dir, &res);
     /* The blob is not needed any more: dropped before the commit's syncfs would write it out. */
     unlink(tmp);
     (void)!ftruncate(fd, 0);
@@ -842,7 +973,7 @@ static int pull_from(crio *c, const crio_ref *ref, const char *name, const crio_
     if (e < 0)
         return e;
     struct registry_source rs = { reg, repo };
-    struct source src = { registry_manifest, registry_blob, &rs, true };
+    struct source src = { registry_manifest, registry_blob, &rs, registry_blob_sink };
     return pull_image(c, &src, name, ref->digest ? ref->digest : ref->tag, ref->tag, opts, id_out);
 }
 
@@ -1464,7 +1595,7 @@ int crio_image_import(crio_image **out, crio *c, const char *path, const char *n
     char id[65] = "";
     if (e == 0) {
         _cleanup_free_ char *rname = crio_ref_name(&ref);
-        struct source src = { layout_manifest, layout_blob, &ls, false };
+        struct source src = { layout_manifest, layout_blob, &ls, NULL };
         /* A tag given with the name selects the layout's manifest of that tag when there is one. */
         e = rname ? pull_image(c, &src, rname, want_tag, ref.tag, NULL, id) : crio_error_oom();
     }

@@ -235,12 +235,15 @@ char *crio_registry_error_message(const char *body, size_t len)
 /* ---- transfers ---- */
 
 struct xfer {
-    /* memory sink (fd < 0) */
+    /* memory sink (fd < 0 and no sink) */
     char *buf;
     size_t len, cap, max;
     /* file sink */
     int fd;
-    off_t fd_start;     /* -1: a pipe, which cannot be rewound for a retry */
+    off_t fd_start;     /* -1: a pipe or a sink, which cannot be rewound for a retry */
+    /* stream sink (instead of fd; fd is then -1 and fd_start -1) */
+    crio_registry_sink_fn sink;
+    void *sink_ctx;
     EVP_MD_CTX *md;
     uint64_t done;
     int64_t expect;
@@ -310,7 +313,7 @@ static size_t on_body(char *data, size_t size, size_t n, void *userp)
         }
         return len;
     }
-    if (x->fd < 0) {
+    if (x->fd < 0 && !x->sink) {
         if (x->len + len > x->max) {
             x->over_limit = true;
             return 0;
@@ -335,7 +338,14 @@ static size_t on_body(char *data, size_t size, size_t n, void *userp)
         return 0;
     }
     sym_EVP_DigestUpdate(x->md, data, len);
-    for (size_t off = 0; off < len;) {
+    if (x->sink) {
+        int se = x->sink(x->sink_ctx, data, len);
+        if (se) {
+            x->write_errno = se;
+            return 0;
+        }
+    }
+    for (size_t off = 0; x->fd >= 0 && off < len;) {
         ssize_t w = write(x->fd, data + off, len - off);
         if (w < 0) {
             if (errno == EINTR)
@@ -368,7 +378,7 @@ static int xfer_reset(struct xfer *x)
     free(x->errbody);
     x->www_auth = x->content_type = x->errbody = NULL;
     x->errlen = 0;
-    if (x->fd >= 0) {
+    if (x->fd >= 0 || x->sink) {
         if (x->fd_start < 0) {
             if (had_data) /* a pipe cannot take the data back (get() does not come here for one) */
                 return crio_error_set(CRIO_EABORTED, "a stream cannot restart after %llu bytes",
@@ -636,7 +646,7 @@ static int get(crio_registry *r, const char *path, const char *accept, const cha
 
         if (cc != CURLE_OK) {
             if (x->over_limit) {
-                rc = x->fd < 0 ? crio_error_set(CRIO_EINVAL, "%s: larger than %zu bytes", what, x->max)
+                rc = x->fd < 0 && !x->sink ? crio_error_set(CRIO_EINVAL, "%s: larger than %zu bytes", what, x->max)
                                : crio_error_set(CRIO_EDATALOSS, "%s: more data than the %lld bytes its descriptor gives",
                                                 what, (long long)x->expect);
                 break;
@@ -654,7 +664,7 @@ static int get(crio_registry *r, const char *path, const char *accept, const cha
                 crio_log_debug("registry %s: no TLS, using plain HTTP", r->host);
                 continue;
             }
-            if (retryable(cc) && x->fd >= 0 && x->fd_start < 0 && x->done > 0) {
+            if (retryable(cc) && (x->fd >= 0 || x->sink) && x->fd_start < 0 && x->done > 0) {
                 /* Part of the blob went down a pipe already: only the caller can start again. */
                 rc = crio_error_set(CRIO_EABORTED, "%s: %s://%s: %s after %llu bytes of a stream", what,
                                     sch == SCHEME_HTTP ? "http" : "https", r->host, sym_curl_easy_strerror(cc),
@@ -772,8 +782,8 @@ int crio_registry_get_manifest(crio_registry *r, const char *repo, const char *r
  * transfer cut after some data cannot be rewound and fails with
  * CRIO_EABORTED, for the caller to start again.
  */
-int crio_registry_get_blob(crio_registry *r, const char *repo, const char *digest, int64_t size, int fd,
-                           crio_registry_progress_fn progress, void *payload)
+static int get_blob(crio_registry *r, const char *repo, const char *digest, int64_t size, int fd,
+                    crio_registry_sink_fn sink, void *sink_ctx, crio_registry_progress_fn progress, void *payload)
 {
     if (strncmp(digest, "sha256:", 7) != 0 || strlen(digest) != 71)
         return crio_error_set(CRIO_ENOTSUP, "blob %s: only sha256 digests are supported", digest);
@@ -781,9 +791,14 @@ int crio_registry_get_blob(crio_registry *r, const char *repo, const char *diges
     if (!scope || asprintf(&path, "/v2/%s/blobs/%s", repo, digest) < 0 ||
         asprintf(&what, "blob %s", digest) < 0)
         return crio_error_oom();
-    struct xfer x = { .fd = fd, .expect = size, .progress = progress, .payload = payload };
-    x.fd_start = lseek(fd, 0, SEEK_CUR);
-    bool is_pipe = x.fd_start < 0 && errno == ESPIPE;
+    struct xfer x = { .fd = fd, .expect = size, .progress = progress, .payload = payload, .sink = sink,
+                      .sink_ctx = sink_ctx };
+    bool is_pipe = true; /* a sink cannot be rewound either */
+    x.fd_start = -1;
+    if (!sink) {
+        x.fd_start = lseek(fd, 0, SEEK_CUR);
+        is_pipe = x.fd_start < 0 && errno == ESPIPE;
+    }
     x.md = sym_EVP_MD_CTX_new();
     if ((x.fd_start < 0 && !is_pipe) || !x.md) {
         xfer_done(&x);
@@ -803,4 +818,17 @@ int crio_registry_get_blob(crio_registry *r, const char *repo, const char *diges
     }
     xfer_done(&x);
     return rc;
+}
+
+int crio_registry_get_blob(crio_registry *r, const char *repo, const char *digest, int64_t size, int fd,
+                           crio_registry_progress_fn progress, void *payload)
+{
+    return get_blob(r, repo, digest, size, fd, NULL, NULL, progress, payload);
+}
+
+int crio_registry_get_blob_sink(crio_registry *r, const char *repo, const char *digest, int64_t size,
+                                crio_registry_sink_fn sink, void *sink_ctx, crio_registry_progress_fn progress,
+                                void *payload)
+{
+    return get_blob(r, repo, digest, size, -1, sink, sink_ctx, progress, payload);
 }

@@ -76,6 +76,26 @@ typedef void (*crio_registry_progress_fn)(uint64_t done, uint64_t total, void *p
 int crio_registry_get_blob(crio_registry *r, const char *repo, const char *digest, int64_t size, int fd,
                            crio_registry_progress_fn progress, void *payload);
 
+/*
+ * Takes the next `len` bytes of a blob as they arrive (the bytes are only
+ * valid during the call); returns 0, or an errno value to abort the transfer.
+ */
+typedef int (*crio_registry_sink_fn)(void *ctx, const void *data, size_t len);
+
+/*
+ * As crio_registry_get_blob, but hands the body to `sink` (in the calling
+ * thread) instead of writing it to a file: no pipe or file in between for a
+ * consumer in the same process.  As with a pipe, a failure before the first
+ * byte is retried, but a transfer cut after some data fails with
+ * CRIO_EABORTED (the sink cannot take data back); a sink error fails the
+ * download with that errno.  The digest and size are checked at the end, as
+ * crio_registry_get_blob does: the sink must not trust the data before this
+ * returns 0.
+ */
+int crio_registry_get_blob_sink(crio_registry *r, const char *repo, const char *digest, int64_t size,
+                                crio_registry_sink_fn sink, void *sink_ctx, crio_registry_progress_fn progress,
+                                void *payload);
+
 /* ---- pure helpers (unit-tested) ---- */
 
 /* One parsed WWW-Authenticate challenge. */

@@ -67,9 +67,15 @@ enum comp { COMP_NONE, COMP_GZIP, COMP_ZSTD };
 
 struct src {
     int fd;
+    const crio_unpack_source *from; /* instead of fd when set */
     enum comp comp;
-    unsigned char *in; /* CHUNK bytes of blob */
+    unsigned char *in;        /* CHUNK bytes of blob (read from fd) */
+    const unsigned char *inp; /* the bytes being consumed: `in`, `head` or a piece of `from` */
     size_t in_pos, in_len;
+    unsigned char head[4];    /* the magic number when `from` gave it in pieces */
+    const unsigned char *rest; /* what the magic check left of `from`'s current piece */
+    size_t rest_len;
+    bool from_done; /* `from` gave its end: it is not called again */
     bool in_eof;
     z_stream z;
     bool z_ready, member_done;
@@ -81,6 +87,27 @@ struct src {
 
 static int src_read(struct src *s)
 {
+    if (s->from) {
+        const void *p = NULL;
+        size_t n = 0;
+        if (s->rest_len) {
+            p = s->rest;
+            n = s->rest_len;
+            s->rest_len = 0;
+        } else if (!s->from_done) {
+            int r = s->from->next(s->from->ctx, &p, &n);
+            if (r < 0)
+                return r;
+            s->from_done = n == 0;
+        }
+        s->inp = p;
+        s->in_pos = 0;
+        s->in_len = n;
+        if (n == 0)
+            s->in_eof = true;
+        return 0;
+    }
+    s->inp = s->in;
     for (;;) {
         ssize_t n = read(s->fd, s->in, CHUNK);
         if (n < 0) {
@@ -96,17 +123,68 @@ static int src_read(struct src *s)
     }
 }
 
-static int src_init(struct src *s, int fd)
+/*
+ * Turns off zlib's CRC-32 of the inflated data (and so its check of the
+ * gzip trailer's CRC and length, and of a header CRC) for a source that asks
+ * so (crio_unpack_source.no_gzip_crc): that CRC was ~10% of a pull's CPU, and
+ * proves nothing that the SHA-256 of the same bytes, which such a caller
+ * compares with the diff_id before it uses the layer, does not.  zlib still
+ * parses the header and needs the 8-byte trailer, so a truncated stream is
+ * still an error.  inflateReset keeps the setting; it is set again after one
+ * anyway, not to depend on that.
+ */
+static void gzip_skip_crc(const struct src *s, z_stream *z)
+{
+    if (s->from && s->from->no_gzip_crc)
+        (void)inflateValidate(z, 0);
+}
+
+/*
+ * The first bytes of `from` for the magic check: its first piece when that
+ * has 4 bytes, else up to 4 bytes gathered in s->head from several pieces
+ * (what is left of the last one is s->rest, consumed first by src_read).
+ */
+static int src_head_from(struct src *s)
+{
+    int r = src_read(s);
+    if (r < 0 || s->in_len >= 4 || s->in_eof)
+        return r;
+    size_t have = s->in_len;
+    memcpy(s->head, s->inp, have);
+    while (have < 4) {
+        if ((r = src_read(s)) < 0)
+            return r;
+        if (s->in_eof)
+            break;
+        size_t take = s->in_len < 4 - have ? s->in_len : 4 - have;
+        memcpy(s->head + have, s->inp, take);
+        have += take;
+        s->rest = s->inp + take;
+        s->rest_len = s->in_len - take;
+    }
+    s->inp = s->head;
+    s->in_pos = 0;
+    s->in_len = have;
+    s->in_eof = false; /* seen again by the next src_read, from from_done, if it was the end */
+    return 0;
+}
+
+static int src_init(struct src *s, int fd, const crio_unpack_source *from)
 {
     s->fd = fd;
-    s->in = malloc(CHUNK);
+    s->from = from;
+    s->in = from ? NULL : malloc(CHUNK); /* `from` lends its own buffers */
+    s->inp = s->in;
     s->md = sym_EVP_MD_CTX_new();
-    if (!s->in || !s->md)
+    if ((!from && !s->in) || !s->md)
         return crio_error_oom();
     if (sym_EVP_DigestInit_ex(s->md, sym_EVP_sha256(), NULL) != 1)
         return crio_error_set(CRIO_EINTERNAL, "sha256 init");
+    int r = from ? src_head_from(s) : 0;
+    if (r < 0)
+        return r;
     /* Enough bytes for the magic numbers. */
-    while (s->in_len < 4 && !s->in_eof) {
+    while (!from && s->in_len < 4 && !s->in_eof) {
         ssize_t n = read(fd, s->in + s->in_len, CHUNK - s->in_len);
         if (n < 0) {
             if (errno == EINTR)
@@ -117,12 +195,13 @@ static int src_init(struct src *s, int fd)
             s->in_eof = true;
         s->in_len += (size_t)n;
     }
-    const unsigned char *m = s->in;
+    const unsigned char *m = s->inp;
     if (s->in_len >= 2 && m[0] == 0x1f && m[1] == 0x8b) {
         s->comp = COMP_GZIP;
         if (inflateInit2(&s->z, 16 + MAX_WBITS) != Z_OK) /* gzip wrapper only */
             return crio_error_oom();
         s->z_ready = true;
+        gzip_skip_crc(s, &s->z);
     } else if (s->in_len >= 4 && m[0] == 0x28 && m[1] == 0xb5 && m[2] == 0x2f && m[3] == 0xfd) {
         s->comp = COMP_ZSTD;
         s->zs = ZSTD_createDStream();
@@ -150,12 +229,22 @@ static int next_plain(struct src *s, unsigned char *out, size_t cap, size_t *len
 {
     if (s->in_pos < s->in_len) { /* what the magic check read */
         size_t n = s->in_len - s->in_pos < cap ? s->in_len - s->in_pos : cap;
-        memcpy(out, s->in + s->in_pos, n);
+        memcpy(out, s->inp + s->in_pos, n);
         s->in_pos += n;
         *len = n;
         return 0;
     }
     *len = 0;
+    if (s->from) {
+        while (!s->in_eof) {
+            int r = src_read(s);
+            if (r < 0)
+                return r;
+            if (s->in_len)
+                return next_plain(s, out, cap, len);
+        }
+        return 0;
+    }
     while (!s->in_eof) {
         ssize_t n = read(s->fd, out, cap);
         if (n < 0) {
@@ -192,9 +281,10 @@ static int next_gzip(struct src *s, unsigned char *out, size_t cap, size_t *len)
             /* Another gzip member follows (as gzip and Go's reader accept). */
             if (inflateReset(z) != Z_OK)
                 return crio_error_set(CRIO_EINTERNAL, "layer blob: gzip: reset failed");
+            gzip_skip_crc(s, z);
             s->member_done = false;
         }
-        z->next_in = s->in + s->in_pos;
+        z->next_in = (unsigned char *)s->inp + s->in_pos; /* only read: next_in is const with ZLIB_CONST only */
         z->avail_in = (uInt)(s->in_len - s->in_pos);
         z->next_out = out;
         z->avail_out = (uInt)cap;
@@ -227,7 +317,7 @@ static int next_zstd(struct src *s, unsigned char *out, size_t cap, size_t *len)
             *len = 0;
             return 0;
         }
-        ZSTD_inBuffer ib = { s->in, s->in_len, s->in_pos };
+        ZSTD_inBuffer ib = { s->inp, s->in_len, s->in_pos };
         ZSTD_outBuffer ob = { out, cap, 0 };
         size_t zr = ZSTD_decompressStream(s->zs, &ob, &ib);
         s->in_pos = ib.pos;
@@ -316,9 +406,9 @@ static void *reader_main(void *arg)
     }
 }
 
-static int reader_start(struct reader *r, int fd)
+static int reader_start(struct reader *r, int fd, const crio_unpack_source *from)
 {
-    int e = src_init(&r->src, fd);
+    int e = src_init(&r->src, fd, from);
     if (e < 0)
         return e;
     for (int i = 0; i < NBUF; i++)
@@ -1430,7 +1520,8 @@ static void apply_dir_times(struct ctx *c)
     }
 }
 
-int crio_layer_unpack(int dirfd, int blob_fd, crio_unpack_mode mode, crio_unpack_result *res)
+static int layer_unpack(int dirfd, int blob_fd, const crio_unpack_source *from, crio_unpack_mode mode,
+                        crio_unpack_result *res)
 {
     if (mode != CRIO_UNPACK_OVERLAY && mode != CRIO_UNPACK_VFS)
         return crio_error_set(CRIO_EINVAL, "layer unpack: unknown mode %d", (int)mode);
@@ -1449,7 +1540,7 @@ int crio_layer_unpack(int dirfd, int blob_fd, crio_unpack_mode mode, crio_unpack
     c->root = dirfd;
     c->mode = mode;
     c->cfd = -1;
-    r = reader_start(&c->rd, blob_fd);
+    r = reader_start(&c->rd, blob_fd, from);
     if (r < 0)
         return r;
 
@@ -1497,4 +1588,16 @@ int crio_layer_unpack(int dirfd, int blob_fd, crio_unpack_mode mode, crio_unpack
         res->entries = c->entries;
     }
     return 0;
+}
+
+int crio_layer_unpack(int dirfd, int blob_fd, crio_unpack_mode mode, crio_unpack_result *res)
+{
+    return layer_unpack(dirfd, blob_fd, NULL, mode, res);
+}
+
+int crio_layer_unpack_from(int dirfd, const crio_unpack_source *from, crio_unpack_mode mode, crio_unpack_result *res)
+{
+    if (!from || !from->next)
+        return crio_error_set(CRIO_EINVAL, "layer unpack: no source");
+    return layer_unpack(dirfd, -1, from, mode, res);
 }

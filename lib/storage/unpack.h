@@ -14,6 +14,7 @@
 #ifndef CRIO_STORAGE_UNPACK_H
 #define CRIO_STORAGE_UNPACK_H
 
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -61,6 +62,27 @@ typedef struct {
  * is left with partial content: the caller removes it.
  */
 int crio_layer_unpack(int dirfd, int blob_fd, crio_unpack_mode mode, crio_unpack_result *res);
+
+/*
+ * A blob handed over in pieces by its producer (image.c's download) without a
+ * pipe in between.  next() stores the next piece in *buf, *len (*len 0 at the
+ * end) and returns 0, or a negative CRIO code with the error set; a piece
+ * stays valid until the following call.  next() is called from a thread of
+ * the unpacker's own, never after it returned the end or an error.
+ */
+typedef struct {
+    int (*next)(void *ctx, const void **buf, size_t *len);
+    void *ctx;
+    /*
+     * The caller verifies res->diff_id (and the blob's digest) before it uses
+     * anything unpacked: gzip's CRC-32 is then not computed nor checked (a
+     * corrupt stream that inflates is refused by that comparison instead).
+     */
+    bool no_gzip_crc;
+} crio_unpack_source;
+
+/* As crio_layer_unpack, the blob read from `from` instead of a descriptor. */
+int crio_layer_unpack_from(int dirfd, const crio_unpack_source *from, crio_unpack_mode mode, crio_unpack_result *res);
 
 /*
  * For tests: when `on`, parent paths are resolved by the user-space

@@ -732,6 +732,78 @@ Test(unpack, plain_gzip_zstd_same_tree_and_diff_id)
     free(first);
 }
 
+/* A source lending a blob in pieces of 1, 2, 3, ... bytes (cycling up to `max`). */
+struct pieces {
+    const unsigned char *data;
+    size_t len, off, step, max;
+};
+
+static int next_piece(void *ctx, const void **buf, size_t *len)
+{
+    struct pieces *p = ctx;
+    size_t n = p->len - p->off < p->step ? p->len - p->off : p->step;
+    *buf = p->data + p->off;
+    *len = n;
+    p->off += n;
+    p->step = p->step % p->max + 1;
+    return 0;
+}
+
+static int unpack_pieces(const char *blob, const char *dir, size_t max, bool no_crc, crio_unpack_result *res)
+{
+    size_t len;
+    unsigned char *data = read_all(blob, &len);
+    struct pieces p = { data, len, 0, 1, max };
+    crio_unpack_source src = { .next = next_piece, .ctx = &p, .no_gzip_crc = no_crc };
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    cr_assert_geq(dfd, 0, "%s", dir);
+    crio_error_clear();
+    int r = crio_layer_unpack_from(dfd, &src, CRIO_UNPACK_OVERLAY, res);
+    close(dfd);
+    free(data);
+    return r;
+}
+
+Test(unpack, buffer_source_in_tiny_pieces_matches_the_fd_path)
+{
+    /* The pull streams layers from curl's buffers: the format is sniffed from pieces under 4 bytes too. */
+    PATHVAR(plain, "%s/l.tar", tmp);
+    MAKE_TAR(plain, { .name = "etc/", .type = AE_IFDIR, .mode = 0755 }, { .name = "etc/a", .data = "alpha\n" },
+             { .name = "bin/b", .data = "beta", .mode = 0755 }, { .name = "c", .type = AE_IFLNK, .symlink = "bin/b" });
+    size_t len;
+    unsigned char *data = read_all(plain, &len);
+    char want[72];
+    sha256_hex(want, data, len);
+    PATHVAR(gz, "%s/l.tar.gz", tmp);
+    PATHVAR(zst, "%s/l.tar.zst", tmp);
+    gzip_file(gz, data, len, 2);
+    zstd_file(zst, data, len);
+    free(data);
+    const char *blobs[] = { plain, gz, zst };
+    for (int i = 0; i < 3; i++)
+        for (size_t max = 1; max <= 7; max += 6) {
+            PATHVAR(dir, "%s/src%d-%zu", tmp, i, max);
+            cr_assert_eq(mkdir(dir, 0755), 0);
+            crio_unpack_result res;
+            assert_ok(unpack_pieces(blobs[i], dir, max, i == 1, &res));
+            cr_assert_str_eq(res.diff_id, want, "%s in pieces of up to %zu", blobs[i], max);
+            cr_assert_eq(res.entries, 4);
+            char *t = tree(dir);
+            cr_assert_not_null(strstr(t, "/etc/a"), "%s", t);
+            free(t);
+        }
+    /* Without the CRC, a truncated stream is still an error. */
+    PATHVAR(cut, "%s/cut.tar.gz", tmp);
+    size_t glen;
+    unsigned char *g = read_all(gz, &glen);
+    write_all_file(cut, g, glen / 2);
+    free(g);
+    PATHVAR(dir, "%s/cut", tmp);
+    cr_assert_eq(mkdir(dir, 0755), 0);
+    crio_unpack_result res;
+    cr_assert_lt(unpack_pieces(cut, dir, 4096, true, &res), 0, "a truncated gzip from a source is refused");
+}
+
 Test(unpack, diff_id_covers_data_after_the_end_of_archive)
 {
     /* 3 MiB past the end-of-archive marker, which libarchive never asks for: it is still hashed. */
