@@ -244,7 +244,8 @@ DEB_PKGS := build-essential pkg-config clang libclang-rt-14-dev \
     libcjson-dev libcriterion-dev runc libyaml-dev \
     libarchive-dev zlib1g-dev libzstd-dev libssl-dev libcurl4-openssl-dev \
     docker-registry skopeo zstd apache2-utils busybox-static python3-cryptography python3-jwt \
-    python3 python3-grpcio python3-protobuf protobuf-compiler procps
+    python3 python3-grpcio python3-protobuf protobuf-compiler procps \
+    containernetworking-plugins iptables iproute2
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed$$' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
