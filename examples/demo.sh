@@ -23,6 +23,7 @@ sock=$demo/crio.sock
 run=
 logdir=/tmp/libcrio-demo          # examples/pod.json's log_directory
 image=localhost/busybox:1         # examples/container.json's image
+bridge=crio-demo0                 # the demo network's bridge (removed at the end)
 pid=
 regpid=
 stopped=
@@ -55,6 +56,7 @@ stop() {
         rm -rf "$run"
     fi
     unmount_under "$demo"
+    ip link del "$bridge" 2>/dev/null || true
     rm -f "$logdir/hello.log"
     rmdir "$logdir" 2>/dev/null || true
 }
@@ -106,6 +108,21 @@ registries_conf = "$demo/registries.conf"
 [crio.network]
 network_dir = "$demo/net.d"
 CONF
+
+# Pods get their network from Debian's CNI plugins: a bridge with addresses from
+# host-local, and portmap for host ports.
+cat > "$demo/net.d/10-demo.conflist" <<NET
+{
+  "cniVersion": "1.0.0",
+  "name": "libcrio-demo",
+  "plugins": [
+    { "type": "bridge", "bridge": "$bridge", "isGateway": true, "ipMasq": false,
+      "ipam": { "type": "host-local", "ranges": [[{ "subnet": "10.89.0.0/24" }]],
+                "dataDir": "$demo/cni-ipam" } },
+    { "type": "portmap", "capabilities": { "portMappings": true } }
+  ]
+}
+NET
 
 # In a session of its own: Ctrl-C stops the demo, which then removes the pods
 # (crio-server must still be up for that) and stops crio-server.
@@ -168,6 +185,10 @@ until [ -n "$(ctl ps -a -q -s exited --id "$CTR")" ]; do
     sleep 0.05
 done
 show pods
+say "Its IP came from the CNI bridge network in $demo/net.d:"
+echo "\$ crioctl inspectp $POD | grep -m1 '\"ip\"'"
+ctl inspectp "$POD" | grep -m1 '"ip"'
+echo
 show ps -a
 show logs "$CTR"
 show stopp "$POD"

@@ -18,6 +18,7 @@
 #include "base/json.h"
 #include "base/log.h"
 #include "config/config_internal.h"
+#include "network/network.h"
 #include "pod/pod_internal.h"
 
 const char *crio_version(void)
@@ -97,11 +98,34 @@ static int load_registries(crio_registries **out, const crio_config *cfg)
     return 0;
 }
 
+/* [crio.network] as lib/network takes it; the strings are borrowed from cfg. */
+static crio_net_settings net_settings(const crio_config *cfg)
+{
+    const char *const *dirs = NULL;
+    size_t n = 0;
+    crio_config_get_list(cfg, "crio.network.plugin_dirs", &dirs, &n);
+    int64_t timeout = crio_config_int(cfg, "crio.network.plugin_timeout");
+    return (crio_net_settings){ .network_dir = crio_config_str(cfg, "crio.network.network_dir"),
+                                .plugin_dirs = dirs,
+                                .default_network = crio_config_str(cfg, "crio.network.cni_default_network"),
+                                .plugin_timeout_ms = timeout > 0 ? timeout * 1000 : 0 };
+}
+
+static int open_network(crio *c, const crio_config *cfg)
+{
+    _cleanup_free_ char *cache = NULL;
+    if (asprintf(&cache, "%s/cni/results", c->root) < 0)
+        return crio_error_oom();
+    crio_net_settings s = net_settings(cfg);
+    return crio_net_open(&c->net, cache, &s);
+}
+
 void crio_close(crio *c)
 {
     if (!c)
         return;
     crio_pods_close(c->pods);
+    crio_net_close(c->net);
     crio_store_close(c->store);
     crio_registries_free(c->registries);
     if (c->lock_fd >= 0)
@@ -146,6 +170,8 @@ int crio_open(crio **out, const crio_config *cfg)
     int removed = crio_fs_remove_temporaries(c->root);
     if (removed > 0)
         crio_log_info("removed %d temporary files left in %s by an interrupted write", removed, c->root);
+    if ((e = open_network(c, cfg)) < 0)
+        return e;
     /* Pods and containers last: recovery may need everything above. */
     if ((e = crio_pods_open(&c->pods, c)) < 0)
         return e;
@@ -186,11 +212,21 @@ int crio_reload(crio *c, const crio_config *cfg)
     pthread_rwlock_unlock(&c->config_lock);
     crio_config_free(old);
     crio_registries_free(old_regs);
+    crio_net_settings ns = net_settings(cfg);
+    if (crio_net_configure(c->net, &ns) < 0)
+        crio_log_warn("reload: network: %s", crio_error_message(crio_error_last()));
     crio_log_info("configuration reloaded"); /* before a new level can hide it */
     crio_log_level lvl;
     if (crio_log_level_parse(&lvl, crio_config_str(cfg, "crio.runtime.log_level")) == 0)
         crio_log_set_level(lvl);
     return 0;
+}
+
+int crio_network_set_pod_cidr(crio *c, const char *cidrs)
+{
+    if (!c)
+        return crio_error_set(CRIO_EINVAL, "set pod CIDR: NULL handle");
+    return crio_net_set_pod_cidr(c->net, cidrs);
 }
 
 crio_cgroup_driver crio_cgroup_driver_get(crio *c)
@@ -295,17 +331,12 @@ static int check_runtime(crio_status *st, crio *c)
 
 static int check_network(crio_status *st, crio *c)
 {
-    const char *dir = crio_config_str(c->cfg, "crio.network.network_dir");
-    _cleanup_closedir_ DIR *d = opendir(dir);
-    struct dirent *e;
-    while (d && (e = readdir(d))) {
-        const char *dot = strrchr(e->d_name, '.');
-        if (e->d_name[0] != '.' && dot &&
-            (!strcmp(dot, ".conf") || !strcmp(dot, ".conflist") || !strcmp(dot, ".json")))
-            return add_condition(st, CRIO_CONDITION_NETWORK_READY, 1, "", "");
-    }
-    char msg[512];
-    snprintf(msg, sizeof msg, "Network plugin returns error: no CNI configuration file in %s", dir);
+    _cleanup_free_ char *why = NULL;
+    if (crio_net_ready(c->net, &why))
+        return add_condition(st, CRIO_CONDITION_NETWORK_READY, 1, "", "");
+    _cleanup_free_ char *msg = NULL;
+    if (asprintf(&msg, "Network plugin returns error: %s", why ? why : "no CNI network") < 0)
+        return crio_error_oom();
     return add_condition(st, CRIO_CONDITION_NETWORK_READY, 0, "NetworkPluginNotReady", msg);
 }
 

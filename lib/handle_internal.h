@@ -17,6 +17,7 @@ struct crio {
     char *runroot;
     int lock_fd;
     struct crio_pods *pods;       /* pods and containers (lib/pod) */
+    struct crio_net *net;         /* CNI networking (lib/network) */
 };
 
 /*

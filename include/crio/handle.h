@@ -57,7 +57,8 @@ typedef struct crio_status crio_status;
 /*
  * Checks the runtime's readiness now: RuntimeReady (the default OCI runtime is
  * present and executable, the root and runroot are usable) and NetworkReady
- * (a CNI network configuration is present).  Free the result with
+ * (a valid CNI network configuration is present in crio.network.network_dir;
+ * the directory is watched, so a change counts at once).  Free the result with
  * crio_status_free().  Errors: CRIO_ENOMEM.
  */
 CRIO_API int crio_status_get(crio_status **out, crio *c);
@@ -82,6 +83,16 @@ CRIO_API int crio_status_info_json(char **out, const crio_status *st);
 
 /* Releases a status.  NULL-safe. */
 CRIO_API void crio_status_free(crio_status *st);
+
+/*
+ * Sets the node's pod CIDR ("10.244.1.0/24", or one IPv4 and one IPv6
+ * range separated by a comma; "" or NULL clears it), as the kubelet's
+ * UpdateRuntimeConfig gives it.  CNI plugins that declare the "ipRanges"
+ * capability (host-local) allocate pod IPs from it.  Not persisted: the
+ * kubelet sends it again whenever it starts or the runtime restarts.
+ * Errors: CRIO_EINVAL naming an invalid CIDR (the previous one stays).
+ */
+CRIO_API int crio_network_set_pod_cidr(crio *c, const char *cidrs);
 
 /* The cgroup driver, as the CRI RuntimeConfig reports it (same numbering). */
 typedef enum {

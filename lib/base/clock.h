@@ -7,6 +7,9 @@
 /* Milliseconds on CLOCK_MONOTONIC, for deadlines. */
 int64_t crio_monotonic_ms(void);
 
+/* Nanoseconds on CLOCK_MONOTONIC, for measuring how long something took. */
+int64_t crio_monotonic_ns(void);
+
 /* Sleeps `ms` milliseconds, resuming after a signal handler interrupts it. */
 void crio_sleep_ms(int64_t ms);
 

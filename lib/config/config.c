@@ -69,6 +69,7 @@ static const struct kdef global_keys[] = {
     { "crio.network", "cni_default_network", K_STR, "", 0 },
     { "crio.network", "network_dir", K_STR, "/etc/cni/net.d/", 0 },
     { "crio.network", "plugin_dirs", K_LIST, "/opt/cni/bin/,/usr/lib/cni/", 0 },
+    { "crio.network", "plugin_timeout", K_INT, NULL, 60 },
 };
 #define N_GLOBAL CRIO_ARRAY_SIZE(global_keys)
 

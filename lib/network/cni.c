@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "base/clock.h"
 #include "base/error.h"
 #include "base/fs.h"
 #include "base/json.h"
@@ -45,6 +46,7 @@ struct crio_cni_result {
     char *network;
     char **ips;
     size_t n_ips;
+    int64_t plugin_ns;
 };
 
 /* ---- loading ---- */
@@ -287,6 +289,11 @@ const char *crio_cni_network_name(const crio_cni *cni)
     return cni ? cni->network : NULL;
 }
 
+char *crio_cni_config_json(const crio_cni *cni)
+{
+    return cni && cni->list ? cJSON_PrintUnformatted(cni->list) : NULL;
+}
+
 void crio_cni_set_timeout(crio_cni *cni, int64_t timeout_ms)
 {
     cni->timeout_ms = timeout_ms < 0 ? 0 : timeout_ms;
@@ -309,6 +316,12 @@ void crio_cni_result_free(crio_cni_result *r)
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(crio_cni_result, crio_cni_result_free)
 
+/* Whether `ip` (no prefix) is a loopback address: never a pod's IP. */
+static bool is_loopback(const char *ip)
+{
+    return !strncmp(ip, "127.", 4) || !strcmp(ip, "::1");
+}
+
 /* Adds "10.1.2.3" from "10.1.2.3/24" (0.3.x+: ips[].address; 0.2.0: ip4.ip / ip6.ip). */
 static int result_add_ip(crio_cni_result *r, const char *cidr)
 {
@@ -317,17 +330,35 @@ static int result_add_ip(crio_cni_result *r, const char *cidr)
     size_t len = strcspn(cidr, "/");
     if (len == 0 || len > 45) /* INET6_ADDRSTRLEN - 1 */
         return 0;
+    _cleanup_free_ char *ip = strndup(cidr, len);
+    if (!ip)
+        return crio_error_oom();
+    if (is_loopback(ip))
+        return 0;
     char **grown = realloc(r->ips, (r->n_ips + 1) * sizeof *grown);
     if (!grown)
         return crio_error_oom();
     r->ips = grown;
-    if (!(r->ips[r->n_ips] = strndup(cidr, len)))
-        return crio_error_oom();
-    r->n_ips++;
+    r->ips[r->n_ips++] = TAKE_PTR(ip);
     return 0;
 }
 
-static int result_from_json(crio_cni_result **out, const cJSON *doc)
+/*
+ * Whether an ips[] entry belongs to `ifname`: entries tie themselves to
+ * interfaces[] by index; one without an index, or with a bad one, is kept.
+ */
+static bool ip_on_iface(const cJSON *doc, const cJSON *ip, const char *ifname)
+{
+    const cJSON *idx = cJSON_GetObjectItemCaseSensitive(ip, "interface");
+    const cJSON *ifaces = cJSON_GetObjectItemCaseSensitive(doc, "interfaces");
+    if (!cJSON_IsNumber(idx) || !cJSON_IsArray(ifaces) || idx->valuedouble < 0 ||
+        idx->valuedouble >= cJSON_GetArraySize(ifaces))
+        return true;
+    const char *name = crio_json_string(cJSON_GetArrayItem(ifaces, (int)idx->valuedouble), "name");
+    return !name || !strcmp(name, ifname);
+}
+
+static int result_from_json(crio_cni_result **out, const cJSON *doc, const char *ifname)
 {
     _cleanup_(crio_cni_result_freep) crio_cni_result *r = calloc(1, sizeof *r);
     if (!r || !(r->json = cJSON_PrintUnformatted(doc)))
@@ -338,7 +369,7 @@ static int result_from_json(crio_cni_result **out, const cJSON *doc)
     const cJSON *ip;
     int rc;
     cJSON_ArrayForEach(ip, ips)
-        if ((rc = result_add_ip(r, crio_json_string(ip, "address"))) < 0)
+        if (ip_on_iface(doc, ip, ifname) && (rc = result_add_ip(r, crio_json_string(ip, "address"))) < 0)
             return rc;
     static const char *const legacy[] = { "ip4", "ip6" };
     for (size_t i = 0; i < CRIO_ARRAY_SIZE(legacy); i++) {
@@ -359,7 +390,7 @@ int crio_cni_result_parse(crio_cni_result **out, const char *json, size_t len)
         return r;
     if (!cJSON_IsObject(doc))
         return crio_error_set(CRIO_EINVAL, "CNI result: not a JSON object");
-    return result_from_json(out, doc);
+    return result_from_json(out, doc, "eth0");
 }
 
 size_t crio_cni_result_ip_count(const crio_cni_result *r)
@@ -385,6 +416,11 @@ const char *crio_cni_result_config(const crio_cni_result *r)
 const char *crio_cni_result_network(const crio_cni_result *r)
 {
     return r ? r->network : NULL;
+}
+
+int64_t crio_cni_result_plugin_ns(const crio_cni_result *r)
+{
+    return r ? r->plugin_ns : 0;
 }
 
 /* ---- execution ---- */
@@ -434,8 +470,7 @@ static int find_plugin(char *path, size_t len, const crio_cni *cni, const char *
  * The plugin's stdin: its own config with the list's name and cniVersion,
  * runtimeConfig for the capabilities it declares, and prevResult.
  */
-static char *plugin_stdin(const cJSON *list, const cJSON *plugin, const cJSON *prev,
-                          const crio_cni_attach *a)
+static char *plugin_stdin(const cJSON *list, const cJSON *plugin, const cJSON *prev, const cJSON *rtconf)
 {
     _cleanup_json_ cJSON *conf = cJSON_Duplicate(plugin, true);
     if (!conf)
@@ -447,23 +482,18 @@ static char *plugin_stdin(const cJSON *list, const cJSON *plugin, const cJSON *p
     if (!cJSON_AddStringToObject(conf, "name", crio_json_string(list, "name")) ||
         !cJSON_AddStringToObject(conf, "cniVersion", crio_json_string(list, "cniVersion")))
         return NULL;
-    const cJSON *caps = cJSON_GetObjectItemCaseSensitive(plugin, "capabilities");
-    if (a->n_ports && crio_json_bool(caps, "portMappings", false)) {
-        cJSON *rt = cJSON_AddObjectToObject(conf, "runtimeConfig");
-        cJSON *pm = rt ? cJSON_AddArrayToObject(rt, "portMappings") : NULL;
-        if (!pm)
+    /* runtimeConfig carries only what the plugin declared it can take. */
+    const cJSON *caps = cJSON_GetObjectItemCaseSensitive(plugin, "capabilities"), *arg;
+    cJSON *rt = NULL;
+    cJSON_ArrayForEach(arg, rtconf) {
+        if (!crio_json_bool(caps, arg->string, false))
+            continue;
+        if (!rt && !(rt = cJSON_AddObjectToObject(conf, "runtimeConfig")))
             return NULL;
-        for (size_t i = 0; i < a->n_ports; i++) {
-            const crio_cni_port *p = &a->ports[i];
-            cJSON *m = cJSON_CreateObject();
-            if (!m)
-                return NULL;
-            cJSON_AddItemToArray(pm, m);
-            if (!cJSON_AddNumberToObject(m, "hostPort", p->host_port) ||
-                !cJSON_AddNumberToObject(m, "containerPort", p->container_port) ||
-                !cJSON_AddStringToObject(m, "protocol", p->protocol ? p->protocol : "tcp") ||
-                (p->host_ip && *p->host_ip && !cJSON_AddStringToObject(m, "hostIP", p->host_ip)))
-                return NULL;
+        cJSON *copy = cJSON_Duplicate(arg, true);
+        if (!copy || !cJSON_AddItemToObject(rt, arg->string, copy)) {
+            cJSON_Delete(copy);
+            return NULL;
         }
     }
     if (prev) {
@@ -504,13 +534,29 @@ static const char *del_netns(const char *netns)
     return netns;
 }
 
+/* One ADD, DEL or CHECK of a network list. */
+struct invocation {
+    const crio_cni *cni; /* plugin dirs, timeout */
+    const crio_cni_attach *a;
+    const cJSON *list;
+    cJSON *rtconf;       /* the parsed a->runtime_config, or NULL */
+    int64_t plugin_ns;   /* time spent in the plugins */
+};
+
+static void invocation_done(struct invocation *inv)
+{
+    cJSON_Delete(inv->rtconf);
+}
+
 /*
  * Runs one plugin.  For ADD, *result gets its parsed stdout (NULL when it
  * printed nothing, which a 1.0.0 plugin must not do but older ones did).
  */
-static int run_plugin(cJSON **result, const crio_cni *cni, const cJSON *list, const cJSON *plugin,
-                      const char *cmd, const cJSON *prev, const crio_cni_attach *a, const char *netns)
+static int run_plugin(cJSON **result, struct invocation *inv, const cJSON *plugin, const char *cmd,
+                      const cJSON *prev, const char *netns)
 {
+    const crio_cni *cni = inv->cni;
+    const crio_cni_attach *a = inv->a;
     if (result)
         *result = NULL;
     const char *type = crio_json_string(plugin, "type");
@@ -518,7 +564,7 @@ static int run_plugin(cJSON **result, const crio_cni *cni, const cJSON *list, co
     int r = find_plugin(path, sizeof path, cni, type);
     if (r < 0)
         return r;
-    _cleanup_free_ char *input = plugin_stdin(list, plugin, prev, a);
+    _cleanup_free_ char *input = plugin_stdin(inv->list, plugin, prev, inv->rtconf);
     if (!input)
         return crio_error_oom();
 
@@ -549,7 +595,9 @@ static int run_plugin(cJSON **result, const crio_cni *cni, const cJSON *list, co
         .timeout_ms = cni->timeout_ms,
     };
     crio_spawn_result res = { 0 };
+    int64_t t0 = crio_monotonic_ns();
     r = crio_spawn_run(&res, &o);
+    inv->plugin_ns += crio_monotonic_ns() - t0;
     if (r < 0) {
         crio_error_wrap(r, "CNI plugin %s %s", type, cmd);
         crio_spawn_result_free(&res);
@@ -581,15 +629,14 @@ static int run_plugin(cJSON **result, const crio_cni *cni, const cJSON *list, co
  * fails, so that one broken plugin does not leak what the others hold; the
  * first error is returned.
  */
-static int del_plugins(const crio_cni *cni, const cJSON *list, int upto, const cJSON *prev,
-                       const crio_cni_attach *a)
+static int del_plugins(struct invocation *inv, int upto, const cJSON *prev)
 {
-    const cJSON *plugins = cJSON_GetObjectItemCaseSensitive(list, "plugins");
-    const char *netns = del_netns(a->netns);
+    const cJSON *plugins = cJSON_GetObjectItemCaseSensitive(inv->list, "plugins");
+    const char *netns = del_netns(inv->a->netns);
     int first = 0;
     _cleanup_free_ char *first_msg = NULL;
     for (int k = upto - 1; k >= 0; k--) {
-        int r = run_plugin(NULL, cni, list, cJSON_GetArrayItem(plugins, k), "DEL", prev, a, netns);
+        int r = run_plugin(NULL, inv, cJSON_GetArrayItem(plugins, k), "DEL", prev, netns);
         if (r < 0 && !first) {
             first = r;
             first_msg = strdup(crio_error_message(crio_error_last()));
@@ -599,6 +646,33 @@ static int del_plugins(const crio_cni *cni, const cJSON *list, int upto, const c
     }
     if (first)
         return crio_error_set(first, "%s", first_msg ? first_msg : "CNI DEL failed");
+    return 0;
+}
+
+/* Parses the attach's runtime config into inv->rtconf (an object, or NULL). */
+static int parse_runtime_config(struct invocation *inv)
+{
+    const char *text = inv->a->runtime_config;
+    if (!text || !*text)
+        return 0;
+    int r = crio_json_parse(&inv->rtconf, text, strlen(text), CRIO_CNI_MAX_CONFIG, "CNI runtime config");
+    if (r == 0 && !cJSON_IsObject(inv->rtconf))
+        r = crio_error_set(CRIO_EINVAL, "CNI runtime config: not a JSON object");
+    return r;
+}
+
+/* Parses a cached configuration list, checking it as a loaded one is checked. */
+static int parse_cached_config(cJSON **out, const char *config_json)
+{
+    int r = crio_json_parse(out, config_json, strlen(config_json), CRIO_CNI_MAX_CONFIG, "cached CNI config");
+    if (r < 0)
+        return r;
+    const char *bad = conflist_invalid(*out);
+    if (bad) {
+        cJSON_Delete(*out);
+        *out = NULL;
+        return crio_error_set(CRIO_EDATALOSS, "cached CNI config: %s", bad);
+    }
     return 0;
 }
 
@@ -613,17 +687,20 @@ int crio_cni_add(crio_cni_result **out, const crio_cni *cni, const crio_cni_atta
         return r;
     if (!a->netns || !*a->netns)
         return crio_error_set(CRIO_EINVAL, "CNI ADD: no netns");
+    _cleanup_(invocation_done) struct invocation inv = { .cni = cni, .a = a, .list = cni->list };
+    if ((r = parse_runtime_config(&inv)) < 0)
+        return r;
     const cJSON *plugins = cJSON_GetObjectItemCaseSensitive(cni->list, "plugins");
     int n = cJSON_GetArraySize(plugins);
     _cleanup_json_ cJSON *prev = NULL;
     for (int k = 0; k < n; k++) {
         cJSON *res = NULL;
-        r = run_plugin(&res, cni, cni->list, cJSON_GetArrayItem(plugins, k), "ADD", prev, a, a->netns);
+        r = run_plugin(&res, &inv, cJSON_GetArrayItem(plugins, k), "ADD", prev, a->netns);
         if (r < 0) {
             /* Keep the ADD error; the rollback's own failures are only logged. */
             int code = r;
             _cleanup_free_ char *msg = strdup(crio_error_message(crio_error_last()));
-            if (del_plugins(cni, cni->list, k + 1, prev, a) < 0)
+            if (del_plugins(&inv, k + 1, prev) < 0)
                 crio_log_warn("CNI rollback of %s: %s", a->container_id,
                               crio_error_message(crio_error_last()));
             return crio_error_set(code, "%s", msg ? msg : "CNI ADD failed");
@@ -634,16 +711,17 @@ int crio_cni_add(crio_cni_result **out, const crio_cni *cni, const crio_cni_atta
         }
     }
     if (!prev) {
-        del_plugins(cni, cni->list, n, NULL, a);
+        del_plugins(&inv, n, NULL);
         return crio_error_set(CRIO_EINTERNAL, "CNI ADD on network %s: no plugin printed a result",
                               cni->network);
     }
     _cleanup_(crio_cni_result_freep) crio_cni_result *result = NULL;
-    if ((r = result_from_json(&result, prev)) < 0 || !(result->config = cJSON_PrintUnformatted(cni->list)) ||
-        !(result->network = strdup(cni->network))) {
-        del_plugins(cni, cni->list, n, prev, a);
+    if ((r = result_from_json(&result, prev, a->ifname ? a->ifname : "eth0")) < 0 ||
+        !(result->config = cJSON_PrintUnformatted(cni->list)) || !(result->network = strdup(cni->network))) {
+        del_plugins(&inv, n, prev);
         return r < 0 ? r : crio_error_oom();
     }
+    result->plugin_ns = inv.plugin_ns;
     *out = TAKE_PTR(result);
     return 0;
 }
@@ -657,24 +735,59 @@ int crio_cni_del(const crio_cni *cni, const crio_cni_attach *a, const char *conf
     if (r < 0)
         return r;
     _cleanup_json_ cJSON *cached = NULL, *prev = NULL;
-    const cJSON *list = cni->list;
+    _cleanup_(invocation_done) struct invocation inv = { .cni = cni, .a = a, .list = cni->list };
     if (config_json) {
-        if ((r = crio_json_parse(&cached, config_json, strlen(config_json), CRIO_CNI_MAX_CONFIG,
-                                 "cached CNI config")) < 0)
+        if ((r = parse_cached_config(&cached, config_json)) < 0)
             return r;
-        const char *bad = conflist_invalid(cached);
-        if (bad)
-            return crio_error_set(CRIO_EDATALOSS, "cached CNI config: %s", bad);
-        list = cached;
+        inv.list = cached;
     }
-    if (!list)
+    if (!inv.list)
         return crio_error_set(CRIO_EBUSY, "CNI DEL: network not ready and no cached config");
+    if ((r = parse_runtime_config(&inv)) < 0)
+        return r;
     if (result_json && *result_json &&
         (r = crio_json_parse(&prev, result_json, strlen(result_json), CRIO_CNI_MAX_OUTPUT,
                              "cached CNI result")) < 0)
         return r;
-    const cJSON *plugins = cJSON_GetObjectItemCaseSensitive(list, "plugins");
-    return del_plugins(cni, list, cJSON_GetArraySize(plugins), prev, a);
+    const cJSON *plugins = cJSON_GetObjectItemCaseSensitive(inv.list, "plugins");
+    return del_plugins(&inv, cJSON_GetArraySize(plugins), prev);
+}
+
+/* Whether a cniVersion is at least 0.4.0, where CHECK begins. */
+static bool version_has_check(const char *v)
+{
+    unsigned major = 0, minor = 0;
+    if (!v || sscanf(v, "%u.%u", &major, &minor) != 2)
+        return false;
+    return major > 0 || minor >= 4;
+}
+
+int crio_cni_check(const crio_cni *cni, const crio_cni_attach *a, const char *config_json,
+                   const char *result_json)
+{
+    if (!cni || !config_json || !result_json)
+        return crio_error_set(CRIO_EINVAL, "CNI CHECK: missing configuration or result");
+    int r = check_attach(a);
+    if (r < 0)
+        return r;
+    _cleanup_json_ cJSON *list = NULL, *prev = NULL;
+    if ((r = parse_cached_config(&list, config_json)) < 0)
+        return r;
+    const char *ver = crio_json_string(list, "cniVersion");
+    if (!version_has_check(ver))
+        return crio_error_set(CRIO_ENOTSUP, "CNI CHECK: not in cniVersion %s", ver);
+    if ((r = crio_json_parse(&prev, result_json, strlen(result_json), CRIO_CNI_MAX_OUTPUT, "cached CNI result")) < 0)
+        return r;
+    if (!a->netns || !*a->netns)
+        return crio_error_set(CRIO_EINVAL, "CNI CHECK: no netns");
+    _cleanup_(invocation_done) struct invocation inv = { .cni = cni, .a = a, .list = list };
+    if ((r = parse_runtime_config(&inv)) < 0)
+        return r;
+    const cJSON *plugin;
+    cJSON_ArrayForEach(plugin, cJSON_GetObjectItemCaseSensitive(list, "plugins"))
+        if ((r = run_plugin(NULL, &inv, plugin, "CHECK", prev, a->netns)) < 0)
+            return r;
+    return 0;
 }
 
 /* ---- cache ---- */
@@ -689,46 +802,60 @@ static int cache_path(char *path, size_t len, const char *dir, const char *id)
 }
 
 int crio_cni_cache_write(const char *dir, const char *container_id, const char *network,
-                         const char *config_json, const char *result_json)
+                         const char *config_json, const char *result_json, const char *runtime_config)
 {
     char path[PATH_MAX];
     int r = cache_path(path, sizeof path, dir, container_id);
     if (r < 0)
         return r;
-    if (!network || !config_json || !result_json)
-        return crio_error_set(CRIO_EINVAL, "CNI cache: missing network, config or result");
+    if (!network || !config_json)
+        return crio_error_set(CRIO_EINVAL, "CNI cache: missing network or config");
     _cleanup_json_ cJSON *doc = cJSON_CreateObject();
-    cJSON *config = NULL, *result = NULL;
-    /* Stored as JSON objects rather than strings so the file is readable when debugging. */
-    if ((r = crio_json_parse(&config, config_json, strlen(config_json), CRIO_CNI_MAX_CONFIG, "CNI config")) < 0)
-        return r;
-    if ((r = crio_json_parse(&result, result_json, strlen(result_json), CRIO_CNI_MAX_OUTPUT, "CNI result")) < 0) {
-        cJSON_Delete(config);
-        return r;
-    }
     if (!doc || !cJSON_AddStringToObject(doc, "kind", "cniCacheV1") ||
         !cJSON_AddStringToObject(doc, "containerId", container_id) ||
-        !cJSON_AddStringToObject(doc, "network", network)) {
-        cJSON_Delete(config);
-        cJSON_Delete(result);
+        !cJSON_AddStringToObject(doc, "network", network))
         return crio_error_oom();
+    /* Stored as JSON objects rather than strings so the file is readable when debugging. */
+    struct {
+        const char *key, *text, *what;
+        size_t max;
+    } parts[] = { { "config", config_json, "CNI config", CRIO_CNI_MAX_CONFIG },
+                  { "runtimeConfig", runtime_config, "CNI runtime config", CRIO_CNI_MAX_CONFIG },
+                  { "result", result_json, "CNI result", CRIO_CNI_MAX_OUTPUT } };
+    for (size_t i = 0; i < CRIO_ARRAY_SIZE(parts); i++) {
+        if (!parts[i].text)
+            continue;
+        cJSON *item = NULL;
+        if ((r = crio_json_parse(&item, parts[i].text, strlen(parts[i].text), parts[i].max, parts[i].what)) < 0)
+            return r;
+        if (!cJSON_AddItemToObject(doc, parts[i].key, item)) {
+            cJSON_Delete(item);
+            return crio_error_oom();
+        }
     }
-    cJSON_AddItemToObject(doc, "config", config);
-    cJSON_AddItemToObject(doc, "result", result);
     if ((r = crio_fs_mkdir_p(dir, 0700)) < 0)
         return r;
     return crio_json_write_file(path, doc, 0600);
 }
 
-int crio_cni_cache_read(const char *dir, const char *container_id, char **network,
-                        char **config_json, char **result_json)
+/* The text of an optional object member: *out NULL when absent. */
+static int cached_part(char **out, const cJSON *doc, const char *key)
 {
-    if (network)
-        *network = NULL;
-    if (config_json)
-        *config_json = NULL;
-    if (result_json)
-        *result_json = NULL;
+    if (!out)
+        return 0;
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(doc, key);
+    if (!item)
+        return 0;
+    return (*out = cJSON_PrintUnformatted(item)) ? 0 : crio_error_oom();
+}
+
+int crio_cni_cache_read(const char *dir, const char *container_id, char **network,
+                        char **config_json, char **result_json, char **runtime_config)
+{
+    char **outs[] = { network, config_json, result_json, runtime_config };
+    for (size_t i = 0; i < CRIO_ARRAY_SIZE(outs); i++)
+        if (outs[i])
+            *outs[i] = NULL;
     char path[PATH_MAX];
     int r = cache_path(path, sizeof path, dir, container_id);
     if (r < 0)
@@ -738,20 +865,20 @@ int crio_cni_cache_read(const char *dir, const char *container_id, char **networ
         return r == CRIO_ENOTFOUND ? r : crio_error_wrap(CRIO_EDATALOSS, "CNI cache %s", path);
     const char *kind = crio_json_string(doc, "kind");
     const char *net = crio_json_string(doc, "network");
-    const cJSON *config = cJSON_GetObjectItemCaseSensitive(doc, "config");
     const cJSON *result = cJSON_GetObjectItemCaseSensitive(doc, "result");
-    if (!kind || strcmp(kind, "cniCacheV1") || !net || !cJSON_IsObject(config) || !cJSON_IsObject(result))
+    const cJSON *rtconf = cJSON_GetObjectItemCaseSensitive(doc, "runtimeConfig");
+    if (!kind || strcmp(kind, "cniCacheV1") || !net || !cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(doc, "config")) ||
+        (result && !cJSON_IsObject(result)) || (rtconf && !cJSON_IsObject(rtconf)))
         return crio_error_set(CRIO_EDATALOSS, "CNI cache %s: malformed entry", path);
-    _cleanup_free_ char *n = strdup(net), *c = cJSON_PrintUnformatted(config),
-                        *res = cJSON_PrintUnformatted(result);
-    if (!n || !c || !res)
+    if ((network && !(*network = strdup(net))) || cached_part(config_json, doc, "config") < 0 ||
+        cached_part(result_json, doc, "result") < 0 || cached_part(runtime_config, doc, "runtimeConfig") < 0) {
+        for (size_t i = 0; i < CRIO_ARRAY_SIZE(outs); i++)
+            if (outs[i]) {
+                free(*outs[i]);
+                *outs[i] = NULL;
+            }
         return crio_error_oom();
-    if (network)
-        *network = TAKE_PTR(n);
-    if (config_json)
-        *config_json = TAKE_PTR(c);
-    if (result_json)
-        *result_json = TAKE_PTR(res);
+    }
     return 0;
 }
 

@@ -24,22 +24,19 @@ typedef struct crio_cni_result crio_cni_result;
 /* The per-plugin deadline unless crio_cni_set_timeout says otherwise. */
 #define CRIO_CNI_DEFAULT_TIMEOUT_MS 60000
 
-/* One port mapping, passed as runtimeConfig.portMappings to plugins that declare it. */
-typedef struct crio_cni_port {
-    int32_t host_port;
-    int32_t container_port;
-    const char *protocol; /* "tcp", "udp", "sctp"; NULL: "tcp" */
-    const char *host_ip;  /* NULL or "": all addresses */
-} crio_cni_port;
-
-/* What a pod's network attachment is made of. */
+/*
+ * What a pod's network attachment is made of.  `runtime_config` is a JSON
+ * object of capability arguments ({"portMappings": [...], "bandwidth":
+ * {...}, "dns": {...}, "ipRanges": [...]}); each plugin gets, as its
+ * runtimeConfig, only the keys its "capabilities" declare.  DEL and CHECK
+ * must be given the same one as ADD (it is cached with the result).
+ */
 typedef struct crio_cni_attach {
     const char *container_id; /* the sandbox id: [A-Za-z0-9_.-], not starting with '.' */
     const char *netns;        /* the pinned netns path */
     const char *ifname;       /* NULL: "eth0" */
     const char *pod_namespace, *pod_name, *pod_uid; /* for CNI_ARGS; NULL: "" */
-    const crio_cni_port *ports;
-    size_t n_ports;
+    const char *runtime_config; /* NULL: none */
 } crio_cni_attach;
 
 /*
@@ -63,12 +60,16 @@ bool crio_cni_ready(const crio_cni *cni, char **why);
 const char *crio_cni_network_name(const crio_cni *cni);
 /* Per-plugin deadline in ms (0: none).  For tests and configuration. */
 void crio_cni_set_timeout(crio_cni *cni, int64_t timeout_ms);
+/* The default network's configuration list as JSON text (malloc'ed), or NULL (not ready, or ENOMEM). */
+char *crio_cni_config_json(const crio_cni *cni);
 
 /*
  * Runs ADD for each plugin of the default network in order, chaining
  * prevResult.  When plugin k fails, DEL is run for plugins k..0 in reverse
  * before returning, so nothing stays allocated.  *out holds the final
  * result and the exact configuration list used (to be cached).
+ * The result's IPs are those of the attach's interface (an IP the result
+ * ties to another interface, and any loopback address, is left out).
  * Errors: CRIO_EBUSY (not ready), CRIO_EINVAL (bad attach fields),
  * CRIO_EUNAVAILABLE (a plugin binary is missing: named), CRIO_ETIMEDOUT
  * (a plugin hung and was killed), CRIO_EINTERNAL (a plugin failed: its
@@ -88,6 +89,14 @@ int crio_cni_add(crio_cni_result **out, const crio_cni *cni, const crio_cni_atta
 int crio_cni_del(const crio_cni *cni, const crio_cni_attach *a, const char *config_json,
                  const char *result_json);
 
+/*
+ * Runs CHECK for each plugin in order with the cached result as prevResult
+ * (both texts required).  Errors: CRIO_ENOTSUP when the configuration's
+ * cniVersion predates CHECK (< 0.4.0); else as crio_cni_add.
+ */
+int crio_cni_check(const crio_cni *cni, const crio_cni_attach *a, const char *config_json,
+                   const char *result_json);
+
 /* Parses a result (CNI 1.0.0, 0.4.0, 0.3.x; 0.2.0 ip4/ip6 too), e.g. one read from the cache. */
 int crio_cni_result_parse(crio_cni_result **out, const char *json, size_t len);
 void crio_cni_result_free(crio_cni_result *r);
@@ -99,18 +108,24 @@ const char *crio_cni_result_json(const crio_cni_result *r);
 /* The configuration list used for ADD (JSON text) and its network name; NULL for a parsed result. */
 const char *crio_cni_result_config(const crio_cni_result *r);
 const char *crio_cni_result_network(const crio_cni_result *r);
+/* The wall time the plugins of ADD took, in ns (0 for a parsed result). */
+int64_t crio_cni_result_plugin_ns(const crio_cni_result *r);
 
 /*
  * The cache: DIR/<container_id>.json holding the network name, the config
- * list and the result, written atomically (DIR is created, mode 0700).
- * read: *network, *config_json, *result_json are malloc'ed (each may be
- * NULL to skip).  Errors: CRIO_ENOTFOUND (no entry), CRIO_EDATALOSS
- * (corrupt entry), CRIO_EINVAL (bad id).  remove: a missing entry is fine.
+ * list, the runtime config and the result, written atomically (DIR is
+ * created, mode 0700).  An entry without a result records an ADD in flight,
+ * so that a crash during ADD still leaves what DEL needs.  `result_json`
+ * and `runtime_config` may be NULL.
+ * read: the out-strings are malloc'ed (each out-pointer may be NULL to
+ * skip; *result_json and *runtime_config are NULL when absent).
+ * Errors: CRIO_ENOTFOUND (no entry), CRIO_EDATALOSS (corrupt entry),
+ * CRIO_EINVAL (bad id).  remove: a missing entry is fine.
  */
 int crio_cni_cache_write(const char *dir, const char *container_id, const char *network,
-                         const char *config_json, const char *result_json);
+                         const char *config_json, const char *result_json, const char *runtime_config);
 int crio_cni_cache_read(const char *dir, const char *container_id, char **network,
-                        char **config_json, char **result_json);
+                        char **config_json, char **result_json, char **runtime_config);
 int crio_cni_cache_remove(const char *dir, const char *container_id);
 
 #endif

@@ -14,6 +14,7 @@
 #include "base/log.h"
 #include "config/config_internal.h"
 #include "handle_internal.h"
+#include "network/network.h"
 #include "network/ns.h"
 #include "pod/cgroup.h"
 #include "pod/config.h"
@@ -135,6 +136,39 @@ static int pause_path(char **out, crio *c, const char *handler)
     return 0;
 }
 
+/* CNI ADD on the pinned netns; the pod's IPs come from the result. */
+static int pod_attach_network(crio_pods *p, pod_rec *r, const char *dir)
+{
+    _cleanup_free_ char *netns = NULL;
+    if (asprintf(&netns, "%s/net", dir) < 0)
+        return crio_error_oom();
+    crio_net_pod np = { .id = r->id, .netns = netns, .config = r->config };
+    crio_net_attachment at;
+    int e = crio_net_attach(&at, p->c->net, &np);
+    if (e < 0)
+        return e;
+    pthread_mutex_lock(&r->lock);
+    r->ips = TAKE_PTR(at.ips);
+    r->nips = at.n_ips;
+    at.n_ips = 0;
+    r->network = TAKE_PTR(at.network);
+    r->cni_ns = at.plugin_ns;
+    pthread_mutex_unlock(&r->lock);
+    crio_net_attachment_clear(&at);
+    crio_log_debug("pod %s: network %s, %zu IPs, plugins took %.1f ms", r->id, r->network, r->nips,
+                   (double)r->cni_ns / 1e6);
+    return 0;
+}
+
+int pod_release_network_of(crio_pods *p, const char *id, const cJSON *config)
+{
+    _cleanup_free_ char *dir = pod_run_dir(p, id), *netns = NULL;
+    if (!dir || asprintf(&netns, "%s/net", dir) < 0)
+        return crio_error_oom();
+    crio_net_pod np = { .id = id, .netns = netns, .config = config };
+    return crio_net_detach(p->c->net, &np);
+}
+
 /* Sets up everything a pod has; the record is registered and saved as "creating". */
 static int pod_setup(crio_pods *p, pod_rec *r, const struct pod_settings *st)
 {
@@ -166,7 +200,9 @@ static int pod_setup(crio_pods *p, pod_rec *r, const struct pod_settings *st)
         if ((e = pause_path(&pp, c, r->runtime_handler)) == 0)
             e = crio_sandbox_start_pause(&r->pause_pid, dir, pp, r->cgroup_fs);
     }
-    /* Seam: CNI networking (the next issue) attaches the pinned network namespace here. */
+    /* Last, when the netns is complete: a plugin may look at it. */
+    if (e == 0 && r->ns_mode[CRIO_NS_NETWORK] != CRIO_NS_NODE)
+        e = pod_attach_network(p, r, dir);
     return e;
 }
 
@@ -244,8 +280,24 @@ int pod_release(crio_pods *p, pod_rec *r)
     _cleanup_free_ char *dir = pod_run_dir(p, r->id);
     if (!dir)
         return crio_error_oom();
-    /* Seam: CNI teardown (the next issue) runs here, before the namespace goes. */
     int e = 0;
+    bool keep_netns = false;
+    /* Before the namespace goes, so that the plugins still find their interfaces in it. */
+    if (r->ns_mode[CRIO_NS_NETWORK] != CRIO_NS_NODE) {
+        if (pod_release_network_of(p, r->id, r->config) < 0) {
+            crio_log_warn("pod %s: %s", r->id, crio_error_message(crio_error_last()));
+            e = crio_error_code(crio_error_last());
+            keep_netns = true; /* for the retry's DEL */
+        } else {
+            pthread_mutex_lock(&r->lock);
+            for (size_t i = 0; i < r->nips; i++)
+                free(r->ips[i]);
+            free(r->ips);
+            r->ips = NULL;
+            r->nips = 0; /* released: another pod may get it now */
+            pthread_mutex_unlock(&r->lock);
+        }
+    }
     if (crio_sandbox_stop_pause(dir) < 0) {
         crio_log_warn("pod %s: stop pause: %s", r->id, crio_error_message(crio_error_last()));
         e = crio_error_code(crio_error_last());
@@ -257,7 +309,7 @@ int pod_release(crio_pods *p, pod_rec *r)
         crio_log_warn("pod %s: %s", r->id, crio_error_message(crio_error_last()));
         e = crio_error_code(crio_error_last());
     }
-    if (crio_ns_unpin(dir) < 0) {
+    if (!keep_netns && crio_ns_unpin(dir) < 0) {
         crio_log_warn("pod %s: %s", r->id, crio_error_message(crio_error_last()));
         e = crio_error_code(crio_error_last());
     }
@@ -501,7 +553,18 @@ static pod_fixed *pod_fixed_get(crio_pods *p, pod_rec *r)
     return f;
 }
 
-static char *pod_info(const pod_rec *r, const char *netns)
+/* The "cni" member of the verbose info: network, ADD's plugin time, and CHECK's verdict. */
+static bool add_cni_info(cJSON *info, const pod_rec *r, const char *check)
+{
+    if (!r->network)
+        return true;
+    cJSON *cni = cJSON_AddObjectToObject(info, "cni");
+    return cni && crio_json_add_string(cni, "network", r->network) &&
+           (!r->cni_ns || cJSON_AddNumberToObject(cni, "add_ms", (double)r->cni_ns / 1e6)) &&
+           crio_json_add_string(cni, "check", check);
+}
+
+static char *pod_info(const pod_rec *r, const char *netns, const char *check)
 {
     cJSON *info = cJSON_CreateObject();
     if (!info)
@@ -510,13 +573,17 @@ static char *pod_info(const pod_rec *r, const char *netns)
     crio_json_add_string(info, "cgroup_parent", r->cgroup);
     crio_json_add_string(info, "runtime_handler", r->runtime_handler);
     crio_json_add_string(info, "netns", netns);
+    if (!add_cni_info(info, r, check)) {
+        cJSON_Delete(info);
+        return NULL;
+    }
     char *s = cJSON_PrintUnformatted(info);
     cJSON_Delete(info);
     return s;
 }
 
-/* A snapshot of the record (field lock held); `verbose` adds the info JSON. */
-static int pod_snapshot(crio_pod **out, crio_pods *p, pod_rec *r, bool verbose)
+/* A snapshot of the record (field lock held); `verbose` adds the info JSON (with `check`, CHECK's verdict). */
+static int pod_snapshot(crio_pod **out, crio_pods *p, pod_rec *r, bool verbose, const char *check)
 {
     crio_pod *s = calloc(1, sizeof *s);
     if (!s)
@@ -532,7 +599,7 @@ static int pod_snapshot(crio_pod **out, crio_pods *p, pod_rec *r, bool verbose)
         if ((s->ips[s->nips] = strdup(r->ips[i])))
             s->nips++;
     if (verbose && s->f)
-        s->info_json = pod_info(r, s->ready ? s->f->netns : "");
+        s->info_json = pod_info(r, s->ready ? s->f->netns : "", check);
     if (!s->f || (r->nips && !s->ips) || (verbose && !s->info_json)) {
         crio_pod_free(s);
         return crio_error_oom();
@@ -550,7 +617,23 @@ int crio_pod_get(crio_pod **out, crio *c, const char *id)
     if (e < 0)
         return e;
     pthread_mutex_lock(&r->lock);
-    e = pod_snapshot(out, c->pods, r, true);
+    bool attached = r->network && !r->creating && r->state == CRIO_POD_READY;
+    pthread_mutex_unlock(&r->lock);
+    /* CHECK runs plugins: outside the field lock, so a list is never held up by it. */
+    _cleanup_free_ char *check = NULL;
+    if (attached) {
+        _cleanup_free_ char *dir = pod_run_dir(c->pods, r->id), *netns = NULL;
+        if (!dir || asprintf(&netns, "%s/net", dir) < 0) {
+            pod_put(r);
+            return crio_error_oom();
+        }
+        crio_net_pod np = { .id = r->id, .netns = netns, .config = r->config };
+        int ce = crio_net_check(c->net, &np);
+        check = strdup(ce == 0 ? "ok" : ce == CRIO_ENOTSUP ? "unsupported" : crio_error_message(crio_error_last()));
+        crio_error_clear();
+    }
+    pthread_mutex_lock(&r->lock);
+    e = pod_snapshot(out, c->pods, r, true, check);
     pthread_mutex_unlock(&r->lock);
     pod_put(r);
     return e;
@@ -703,7 +786,7 @@ int crio_pod_list_get(crio_pod_list **out, crio *c, const crio_pod_filter *filte
         e = crio_error_oom();
     for (size_t i = 0; e == 0 && i < n; i++) {
         pthread_mutex_lock(&v[i]->lock);
-        if (pod_matches(v[i], filter) && (e = pod_snapshot(&l->items[l->n], c->pods, v[i], false)) == 0)
+        if (pod_matches(v[i], filter) && (e = pod_snapshot(&l->items[l->n], c->pods, v[i], false, NULL)) == 0)
             l->n++;
         pthread_mutex_unlock(&v[i]->lock);
     }

@@ -75,6 +75,7 @@ static void pod_rec_free(pod_rec *r)
     for (size_t i = 0; i < r->nips; i++)
         free(r->ips[i]);
     free(r->ips);
+    free(r->network);
     pod_fixed_put(r->fixed);
     pthread_mutex_destroy(&r->op);
     pthread_mutex_destroy(&r->lock);
@@ -456,6 +457,7 @@ int pod_save(crio_pods *p, const pod_rec *r)
     crio_json_add_string(j, "cgroup_fs", r->cgroup_fs);
     cJSON_AddNumberToObject(j, "pause_pid", r->pause_pid);
     cJSON_AddItemToObject(j, "ips", strv_json(r->ips, r->nips));
+    crio_json_add_string(j, "network", r->network);
     cJSON_AddItemToObject(j, "config", cJSON_Duplicate(r->config, true));
     return save_json(p->root_pods, r->id, j);
 }
@@ -534,6 +536,7 @@ static pod_rec *pod_load(const cJSON *j)
     size_t n = (size_t)cJSON_GetArraySize(ips);
     r->ips = n ? calloc(n, sizeof *r->ips) : NULL;
     cJSON_ArrayForEach(ip, ips) if (r->ips && cJSON_IsString(ip)) r->ips[r->nips++] = strdup(ip->valuestring);
+    r->network = dup_str(j, "network");
     const cJSON *cfg = cJSON_GetObjectItemCaseSensitive(j, "config");
     r->config = cfg ? cJSON_Duplicate(cfg, true) : cJSON_CreateObject();
     return r;
@@ -816,6 +819,7 @@ static void recover(crio_pods *p)
             crio_log_warn("pod state %s is unreadable: removing its directory", orphan ? orphan : "?");
             if (orphan && crio_id_valid(orphan)) {
                 _cleanup_free_ char *d = path2(p->root_pods, orphan), *rd = pod_run_dir(p, orphan);
+                pod_release_network_of(p, orphan, NULL); /* an IP it may hold */
                 crio_fs_remove_tree(AT_FDCWD, rd);
                 crio_fs_remove_tree(AT_FDCWD, d);
             }

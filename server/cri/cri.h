@@ -149,7 +149,7 @@ typedef void cri_stream_handler(const grpc_method *m, const uint8_t *req, size_t
                                 grpc_reply *reply, void *ctx);
 
 /* server/cri/runtime.c, image.c */
-cri_unary_handler cri_version, cri_status, cri_runtime_config;
+cri_unary_handler cri_version, cri_status, cri_runtime_config, cri_update_runtime_config;
 cri_unary_handler cri_pull_image, cri_list_images, cri_image_status, cri_remove_image, cri_image_fs_info;
 
 /* Pods (server/cri/pod.c). */

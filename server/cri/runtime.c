@@ -132,3 +132,22 @@ void cri_runtime_config(const grpc_method *m, const uint8_t *req, size_t len, gr
     cri_reply_message(reply, &out.base);
     protobuf_c_message_free_unpacked(&in->base, NULL);
 }
+
+/* The kubelet sends the node's pod CIDR here; CNI plugins with the ipRanges capability use it. */
+void cri_update_runtime_config(const grpc_method *m, const uint8_t *req, size_t len, grpc_reply *reply, void *ctx)
+{
+    cri_ctx *cx = ctx;
+    Runtime__V1__UpdateRuntimeConfigRequest *in = (Runtime__V1__UpdateRuntimeConfigRequest *)cri_decode(
+        &runtime__v1__update_runtime_config_request__descriptor, req, len, reply);
+    if (!in)
+        return;
+    const Runtime__V1__RuntimeConfig *rc = in->runtime_config;
+    const char *cidr = rc && rc->network_config ? rc->network_config->pod_cidr : NULL;
+    /* An update without a network config changes nothing (the CRI has nothing else in it). */
+    int e = cidr ? crio_network_set_pod_cidr(cx->handle, cidr) : 0;
+    if (e < 0)
+        cri_reply_error(reply, e);
+    else
+        cri_reply_empty(reply);
+    protobuf_c_message_free_unpacked(&in->base, NULL);
+}

@@ -19,6 +19,7 @@ static const struct {
     { "/runtime.v1.RuntimeService/Version", cri_version, true },
     { "/runtime.v1.RuntimeService/Status", cri_status, false }, /* probes the filesystem */
     { "/runtime.v1.RuntimeService/RuntimeConfig", cri_runtime_config, true },
+    { "/runtime.v1.RuntimeService/UpdateRuntimeConfig", cri_update_runtime_config, false },
     { "/runtime.v1.RuntimeService/RunPodSandbox", cri_run_pod_sandbox, false },
     { "/runtime.v1.RuntimeService/StopPodSandbox", cri_stop_pod_sandbox, false },
     { "/runtime.v1.RuntimeService/RemovePodSandbox", cri_remove_pod_sandbox, false },

@@ -103,14 +103,26 @@ Test(handle, status_reports_runtime_and_network)
     crio_free(json);
     crio_status_free(st);
 
-    /* A network config appears: NetworkReady follows without a restart. */
+    /* An invalid config is not a network; a valid one appears: NetworkReady follows without a restart. */
     char path[160];
     snprintf(path, sizeof path, "%s/net.d/10-test.conflist", dir);
     FILE *f = fopen(path, "w");
     fputs("{}", f);
     fclose(f);
     cr_assert_eq(crio_status_get(&st, c), 0);
-    cr_assert_eq(crio_status_condition_ok(st, 1), 1);
+    cr_assert_eq(crio_status_condition_ok(st, 1), 0);
+    crio_status_free(st);
+    f = fopen(path, "w");
+    fputs("{\"cniVersion\":\"1.0.0\",\"name\":\"t\",\"plugins\":[{\"type\":\"loopback\"}]}", f);
+    fclose(f);
+    cr_assert_eq(crio_status_get(&st, c), 0);
+    cr_assert_eq(crio_status_condition_ok(st, 1), 1, "%s", crio_status_condition_message(st, 1));
+    crio_status_free(st);
+    /* Emptied again: not ready, at once. */
+    cr_assert_eq(unlink(path), 0);
+    cr_assert_eq(crio_status_get(&st, c), 0);
+    cr_assert_eq(crio_status_condition_ok(st, 1), 0);
+    cr_assert_str_eq(crio_status_condition_reason(st, 1), "NetworkPluginNotReady");
     crio_status_free(st);
     crio_close(c);
 }

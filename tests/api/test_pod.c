@@ -32,27 +32,38 @@ static const char *errmsg(void)
     return crio_error_message(crio_error_last());
 }
 
-static void setup(void)
+/* A handle on a fresh root with the busybox fixture imported and a loopback-only CNI network. */
+static void open_handle(const char *tmpl, const char *driver)
 {
-    strcpy(dir, "/tmp/crio-apipod-XXXXXX");
+    snprintf(dir, sizeof dir, "%s", tmpl);
     cr_assert_not_null(mkdtemp(dir));
     snprintf(fixtures, sizeof fixtures, "%s/../fixture-images",
              getenv("CRIO_TEST_BUILD") ? getenv("CRIO_TEST_BUILD") : "build/tests");
     run("/usr/bin/python3 tests/fixtures/images.py build %s >/dev/null", fixtures);
-    char root[128], runroot[128], regs[128], logs[128];
+    char root[128], runroot[128], regs[128], logs[128], net[128];
     snprintf(root, sizeof root, "%s/root", dir);
     snprintf(runroot, sizeof runroot, "%s/run", dir);
     snprintf(regs, sizeof regs, "%s/registries.conf", dir);
     snprintf(logs, sizeof logs, "%s/logs", dir);
+    snprintf(net, sizeof net, "%s/net.d", dir);
+    run("mkdir %s && echo '{\"cniVersion\":\"1.0.0\",\"name\":\"lo\",\"plugins\":[{\"type\":\"loopback\"}]}' "
+        ">%s/lo.conflist", net, net);
     cr_assert_eq(crio_config_new(&cfg), 0);
     cr_assert_eq(crio_config_set(cfg, "crio.root", root), 0);
     cr_assert_eq(crio_config_set(cfg, "crio.runroot", runroot), 0);
     cr_assert_eq(crio_config_set(cfg, "crio.log_dir", logs), 0);
+    cr_assert_eq(crio_config_set(cfg, "crio.storage_driver", driver), 0);
     cr_assert_eq(crio_config_set(cfg, "crio.image.registries_conf", regs), 0);
+    cr_assert_eq(crio_config_set(cfg, "crio.network.network_dir", net), 0);
     cr_assert_eq(crio_open(&c, cfg), 0, "%s", errmsg());
     char layout[256];
     snprintf(layout, sizeof layout, "%s/busybox", fixtures);
     cr_assert_eq(crio_image_import(NULL, c, layout, "localhost/busybox:1"), 0, "%s", errmsg());
+}
+
+static void setup(void)
+{
+    open_handle("/tmp/crio-apipod-XXXXXX", "overlay");
 }
 
 static void teardown(void)
@@ -371,24 +382,7 @@ Test(pod, list_filters)
 /* Where overlay is unavailable, the vfs driver gives each container a private copy of its image. */
 static void setup_vfs(void)
 {
-    strcpy(dir, "/tmp/crio-apivfs-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-    snprintf(fixtures, sizeof fixtures, "%s/../fixture-images",
-             getenv("CRIO_TEST_BUILD") ? getenv("CRIO_TEST_BUILD") : "build/tests");
-    run("/usr/bin/python3 tests/fixtures/images.py build %s >/dev/null", fixtures);
-    char root[128], runroot[128], regs[128];
-    snprintf(root, sizeof root, "%s/root", dir);
-    snprintf(runroot, sizeof runroot, "%s/run", dir);
-    snprintf(regs, sizeof regs, "%s/registries.conf", dir);
-    cr_assert_eq(crio_config_new(&cfg), 0);
-    cr_assert_eq(crio_config_set(cfg, "crio.root", root), 0);
-    cr_assert_eq(crio_config_set(cfg, "crio.runroot", runroot), 0);
-    cr_assert_eq(crio_config_set(cfg, "crio.storage_driver", "vfs"), 0);
-    cr_assert_eq(crio_config_set(cfg, "crio.image.registries_conf", regs), 0);
-    cr_assert_eq(crio_open(&c, cfg), 0, "%s", errmsg());
-    char layout[256];
-    snprintf(layout, sizeof layout, "%s/busybox", fixtures);
-    cr_assert_eq(crio_image_import(NULL, c, layout, "localhost/busybox:1"), 0, "%s", errmsg());
+    open_handle("/tmp/crio-apivfs-XXXXXX", "vfs");
 }
 
 TestSuite(vfs, .init = setup_vfs, .fini = teardown, .timeout = 120);

@@ -60,6 +60,10 @@ CREATED, RUNNING, EXITED, UNKNOWN = (api.CONTAINER_CREATED, api.CONTAINER_RUNNIN
 READY, NOTREADY = api.SANDBOX_READY, api.SANDBOX_NOTREADY
 NS_POD, NS_CONTAINER, NS_NODE, NS_TARGET = api.POD, api.CONTAINER, api.NODE, api.TARGET
 
+CNI_PLUGIN_DIR = "/usr/lib/cni"     # Debian's containernetworking-plugins
+# The network a pod gets when the test does not care: an isolated netns with lo up.
+LOOPBACK_NETWORK = {"cniVersion": "1.0.0", "name": "crio-it-lo", "plugins": [{"type": "loopback"}]}
+
 STATE_NAMES = {CREATED: "CREATED", RUNNING: "RUNNING", EXITED: "EXITED", UNKNOWN: "UNKNOWN"}
 
 
@@ -353,16 +357,25 @@ class PodEnv:
     `runtimes` adds [crio.runtime.runtimes.NAME] tables: {name: runtime_path}.
     """
 
-    def __init__(self, runtimes=None, extra_config="", name="server", runroot_name="rr"):
+    def __init__(self, runtimes=None, extra_config="", name="server", runroot_name="rr", networks=None):
         # Short paths: RUNROOT/containers/<64-hex id>/attach is a unix socket (108 bytes at most).
         self.tmp = make_tmp("ci")
         self.logs = os.path.join(self.tmp, "logs")
         self.host = os.path.join(self.tmp, "host")
         self.runc_root = os.path.join(self.tmp, "runc")
+        self.netdir = os.path.join(self.tmp, "net.d")
         os.makedirs(self.logs)
         os.makedirs(self.host)
+        os.makedirs(self.netdir)
+        # Pods need a CNI network: loopback-only unless the test brings its own
+        # ({file name: conflist dict or text}).
+        for fname, conf in (networks or {"00-loopback.conflist": LOOPBACK_NETWORK}).items():
+            with open(os.path.join(self.netdir, fname), "w") as f:
+                f.write(conf if isinstance(conf, str) else json.dumps(conf))
         self.runtime_roots = [self.runc_root]
         text = '[crio]\nlog_dir = "%s"\n\n' % os.path.join(self.tmp, "podlogs")
+        if "[crio.network]" not in extra_config:
+            text += '[crio.network]\nnetwork_dir = "%s"\nplugin_dirs = ["%s"]\n\n' % (self.netdir, CNI_PLUGIN_DIR)
         text += '[crio.runtime.runtimes.runc]\nruntime_path = "%s"\nruntime_root = "%s"\n\n' % (RUNC, self.runc_root)
         for hname, path in (runtimes or {}).items():
             root = os.path.join(self.tmp, "runc-" + hname)

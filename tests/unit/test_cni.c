@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/cleanup.h"
 #include "base/clock.h"
 #include "base/error.h"
 #include "base/fs.h"
@@ -197,11 +198,13 @@ Test(cni, add_del_bridge_portmap)
     load(NULL);
     cr_assert_str_eq(crio_cni_network_name(g_cni), "crtnet");
     cr_assert_eq(crio_ns_pin(pod, CRIO_PIN_NET, NULL), 0, "%s", errmsg());
-    /* static: the fini's DEL reads g_att.ports after this frame is gone. */
-    static crio_cni_port ports[1];
-    ports[0] = (crio_cni_port){ .host_port = 18000 + getpid() % 1000, .container_port = 80, .protocol = "tcp" };
-    g_att.ports = ports;
-    g_att.n_ports = 1;
+    /* static: the fini's DEL reads g_att.runtime_config after this frame is gone. */
+    static char rtconf[256];
+    snprintf(rtconf, sizeof rtconf,
+             "{\"portMappings\":[{\"hostPort\":%d,\"containerPort\":80,\"protocol\":\"tcp\"}],"
+             "\"bandwidth\":{\"ingressRate\":1000000}}",
+             18000 + getpid() % 1000);
+    g_att.runtime_config = rtconf;
 
     crio_cni_result *res = NULL;
     int64_t t0 = crio_monotonic_ms();
@@ -212,6 +215,7 @@ Test(cni, add_del_bridge_portmap)
     cr_assert(!strncmp(ip, prefix, strlen(prefix)), "%s not in %s0/24", ip, prefix);
     cr_assert_str_eq(crio_cni_result_network(res), "crtnet");
     cr_assert_not_null(strstr(crio_cni_result_config(res), "portmap"));
+    cr_assert_gt(crio_cni_result_plugin_ns(res), 0);
 
     char *inside = addr_in_netns();
     cr_assert_not_null(inside, "no eth0 in the netns");
@@ -228,11 +232,13 @@ Test(cni, add_del_bridge_portmap)
 
     /* The cache round-trips what DEL needs. */
     cr_assert_eq(crio_cni_cache_write(cachedir, "c0ffee", crio_cni_result_network(res),
-                                      crio_cni_result_config(res), crio_cni_result_json(res)),
+                                      crio_cni_result_config(res), crio_cni_result_json(res), rtconf),
                  0, "%s", errmsg());
-    char *net = NULL, *conf = NULL, *result = NULL;
-    cr_assert_eq(crio_cni_cache_read(cachedir, "c0ffee", &net, &conf, &result), 0, "%s", errmsg());
+    char *net = NULL, *conf = NULL, *result = NULL, *cached_rt = NULL;
+    cr_assert_eq(crio_cni_cache_read(cachedir, "c0ffee", &net, &conf, &result, &cached_rt), 0, "%s", errmsg());
     cr_assert_str_eq(net, "crtnet");
+    cr_assert_not_null(strstr(cached_rt, "\"portMappings\""));
+    free(cached_rt);
     crio_cni_result *again = NULL;
     cr_assert_eq(crio_cni_result_parse(&again, result, strlen(result)), 0);
     cr_assert_str_eq(crio_cni_result_ip(again, 0), ip);
@@ -252,7 +258,14 @@ Test(cni, add_del_bridge_portmap)
     /* DEL again: nothing to do, still fine. */
     cr_assert_eq(crio_cni_del(g_cni, &g_att, conf, result), 0, "%s", errmsg());
     cr_assert_eq(crio_cni_cache_remove(cachedir, "c0ffee"), 0);
-    cr_assert_eq(crio_cni_cache_read(cachedir, "c0ffee", NULL, NULL, NULL), CRIO_ENOTFOUND);
+    cr_assert_eq(crio_cni_cache_read(cachedir, "c0ffee", NULL, NULL, NULL, NULL), CRIO_ENOTFOUND);
+    /* An ADD in flight is recorded without a result. */
+    cr_assert_eq(crio_cni_cache_write(cachedir, "c0ffee", "crtnet", conf, NULL, NULL), 0, "%s", errmsg());
+    char *no_result = (char *)"x", *no_rt = (char *)"x";
+    cr_assert_eq(crio_cni_cache_read(cachedir, "c0ffee", NULL, NULL, &no_result, &no_rt), 0, "%s", errmsg());
+    cr_assert_null(no_result);
+    cr_assert_null(no_rt);
+    cr_assert_eq(crio_cni_cache_remove(cachedir, "c0ffee"), 0);
     fprintf(stderr, "cni bridge+portmap: ADD %lld ms, DEL %lld ms\n", (long long)add_ms, (long long)del_ms);
     free(net);
     free(conf);
@@ -275,8 +288,11 @@ Test(cni, single_conf_del_after_netns_gone_from_cache)
     cr_assert_not_null(ip);
     cr_assert(allocated("crtone", ip));
     cr_assert_eq(crio_cni_cache_write(cachedir, "c0ffee", crio_cni_result_network(res),
-                                      crio_cni_result_config(res), crio_cni_result_json(res)),
+                                      crio_cni_result_config(res), crio_cni_result_json(res), NULL),
                  0);
+    /* CHECK passes on a healthy attachment (portmap 1.1.1's CHECK wrongly wants IPv6 chains: not here). */
+    cr_assert_eq(crio_cni_check(g_cni, &g_att, crio_cni_result_config(res), crio_cni_result_json(res)), 0, "%s",
+                 errmsg());
 
     /* The pod's netns goes away first (its veth with it); the config dir empties: a restart later. */
     cr_assert_eq(crio_ns_unpin(pod), 0);
@@ -285,7 +301,9 @@ Test(cni, single_conf_del_after_netns_gone_from_cache)
     cr_assert_eq(crio_cni_load(&fresh, netdir, dirs, NULL), 0);
     cr_assert_not(crio_cni_ready(fresh, NULL));
     char *conf = NULL, *result = NULL;
-    cr_assert_eq(crio_cni_cache_read(cachedir, "c0ffee", NULL, &conf, &result), 0, "%s", errmsg());
+    cr_assert_eq(crio_cni_cache_read(cachedir, "c0ffee", NULL, &conf, &result, NULL), 0, "%s", errmsg());
+    /* 0.4.0 has CHECK; the netns is gone, so it fails rather than pass vacuously. */
+    cr_assert_lt(crio_cni_check(fresh, &g_att, conf, result), 0);
     cr_assert_eq(crio_cni_del(fresh, &g_att, conf, result), 0, "%s", errmsg());
     cr_assert_not(allocated("crtone", ip));
     cr_assert_eq(crio_cni_del(fresh, &g_att, conf, result), 0, "%s", errmsg());
@@ -357,8 +375,12 @@ Test(cni, result_parsing_versions)
         "{\"cniVersion\":\"0.3.1\",\"ips\":[{\"version\":\"4\",\"address\":\"10.1.2.3/24\"},"
         "{\"version\":\"6\",\"address\":\"fd00::5/64\"}]}",
         "{\"cniVersion\":\"0.2.0\",\"ip4\":{\"ip\":\"10.1.2.3/24\"},\"ip6\":{\"ip\":\"fd00::5/64\"}}",
+        /* Only eth0's addresses are the pod's: not lo's, not a second interface's. */
+        "{\"cniVersion\":\"1.0.0\",\"interfaces\":[{\"name\":\"lo\"},{\"name\":\"eth0\"},{\"name\":\"net1\"}],"
+        "\"ips\":[{\"address\":\"127.0.0.1/8\",\"interface\":0},{\"address\":\"10.1.2.3/24\",\"interface\":1},"
+        "{\"address\":\"10.9.9.9/24\",\"interface\":2},{\"address\":\"::1/128\"},{\"address\":\"fd00::5/64\"}]}",
     };
-    for (size_t i = 0; i < 3; i++) {
+    for (size_t i = 0; i < CRIO_ARRAY_SIZE(docs); i++) {
         crio_cni_result *r = NULL;
         cr_assert_eq(crio_cni_result_parse(&r, docs[i], strlen(docs[i])), 0, "%s", errmsg());
         cr_assert_eq(crio_cni_result_ip_count(r), 2);
@@ -371,7 +393,13 @@ Test(cni, result_parsing_versions)
     crio_cni_result *r = NULL;
     cr_assert_eq(crio_cni_result_parse(&r, "[1]", 3), CRIO_EINVAL);
     cr_assert_lt(crio_cni_result_parse(&r, "{", 1), 0);
-    cr_assert_eq(crio_cni_cache_write(cachedir, "../evil", "n", "{}", "{}"), CRIO_EINVAL);
+    cr_assert_eq(crio_cni_cache_write(cachedir, "../evil", "n", "{}", "{}", NULL), CRIO_EINVAL);
+    crio_cni *cni = NULL;
+    cr_assert_eq(crio_cni_load(&cni, netdir, dirs, NULL), 0);
+    cr_assert_eq(crio_cni_check(cni, &g_att, "{\"cniVersion\":\"0.3.1\",\"name\":\"x\",\"plugins\":[{\"type\":\"bridge\"}]}",
+                                "{}"),
+                 CRIO_ENOTSUP);
+    crio_cni_free(cni);
 }
 
 Test(cni, missing_plugin_named)
