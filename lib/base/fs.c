@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdint.h>
@@ -30,7 +31,7 @@ int crio_fs_write_all(int fd, const void *data, size_t len)
     return 0;
 }
 
-int crio_fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
+static int write_atomic(const char *path, const void *data, size_t len, mode_t mode, bool durable)
 {
     _cleanup_free_ char *dircopy = strdup(path);
     _cleanup_free_ char *basecopy = strdup(path);
@@ -45,7 +46,7 @@ int crio_fs_write_atomic(const char *path, const void *data, size_t len, mode_t 
     _cleanup_close_ int fd = mkostemp(tmp, O_CLOEXEC);
     if (fd < 0)
         return crio_error_sys(errno, "write %s: create temporary file", path);
-    if (fchmod(fd, mode) < 0 || crio_fs_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+    if (fchmod(fd, mode) < 0 || crio_fs_write_all(fd, data, len) < 0 || (durable && fsync(fd) < 0)) {
         int e = errno;
         unlink(tmp);
         return crio_error_sys(e, "write %s", path);
@@ -55,10 +56,22 @@ int crio_fs_write_atomic(const char *path, const void *data, size_t len, mode_t 
         unlink(tmp);
         return crio_error_sys(e, "write %s: rename", path);
     }
+    if (!durable)
+        return 0;
     _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0 || fsync(dfd) < 0)
         return crio_error_sys(errno, "write %s: sync directory", path);
     return 0;
+}
+
+int crio_fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
+{
+    return write_atomic(path, data, len, mode, true);
+}
+
+int crio_fs_write_atomic_volatile(const char *path, const void *data, size_t len, mode_t mode)
+{
+    return write_atomic(path, data, len, mode, false);
 }
 
 int crio_fs_remove_temporaries(const char *dir)

@@ -14,6 +14,15 @@
  */
 int crio_fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
 
+/*
+ * As crio_fs_write_atomic, without the fsyncs: a crash of the process still
+ * leaves the old or the new file, a power loss may leave either or neither.
+ * For what cannot outlive a reboot anyway: files under the runroot, and
+ * records of objects still being made (after a reboot nothing they could
+ * describe exists, and a start cleans up what has no record).
+ */
+int crio_fs_write_atomic_volatile(const char *path, const void *data, size_t len, mode_t mode);
+
 /* Writes all `len` bytes (retrying short writes and EINTR); -1 with errno on failure. */
 int crio_fs_write_all(int fd, const void *data, size_t len);
 

@@ -30,12 +30,23 @@ int crio_json_read_file(cJSON **out, const char *path, size_t max)
     return crio_json_parse(out, buf, len, max, path);
 }
 
-int crio_json_write_file(const char *path, const cJSON *json, mode_t mode)
+static int write_json(const char *path, const cJSON *json, mode_t mode, bool durable)
 {
     _cleanup_free_ char *text = cJSON_PrintUnformatted(json);
     if (!text)
         return crio_error_oom();
-    return crio_fs_write_atomic(path, text, strlen(text), mode);
+    return durable ? crio_fs_write_atomic(path, text, strlen(text), mode)
+                   : crio_fs_write_atomic_volatile(path, text, strlen(text), mode);
+}
+
+int crio_json_write_file(const char *path, const cJSON *json, mode_t mode)
+{
+    return write_json(path, json, mode, true);
+}
+
+int crio_json_write_file_volatile(const char *path, const cJSON *json, mode_t mode)
+{
+    return write_json(path, json, mode, false);
 }
 
 const char *crio_json_string(const cJSON *obj, const char *key)

@@ -25,6 +25,8 @@ int crio_json_read_file(cJSON **out, const char *path, size_t max);
 
 /* Writes `json` to `path` atomically (see crio_fs_write_atomic). */
 int crio_json_write_file(const char *path, const cJSON *json, mode_t mode);
+/* The same without the fsyncs (see crio_fs_write_atomic_volatile). */
+int crio_json_write_file_volatile(const char *path, const cJSON *json, mode_t mode);
 
 /* Typed member lookups: NULL / `def` when the member is absent or of another type. */
 const char *crio_json_string(const cJSON *obj, const char *key);

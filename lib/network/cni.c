@@ -835,7 +835,8 @@ int crio_cni_cache_write(const char *dir, const char *container_id, const char *
     }
     if ((r = crio_fs_mkdir_p(dir, 0700)) < 0)
         return r;
-    return crio_json_write_file(path, doc, 0600);
+    /* The record of an ADD in flight only has to outlive a crash of the process. */
+    return result_json ? crio_json_write_file(path, doc, 0600) : crio_json_write_file_volatile(path, doc, 0600);
 }
 
 /* The text of an optional object member: *out NULL when absent. */

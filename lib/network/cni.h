@@ -115,7 +115,8 @@ int64_t crio_cni_result_plugin_ns(const crio_cni_result *r);
  * The cache: DIR/<container_id>.json holding the network name, the config
  * list, the runtime config and the result, written atomically (DIR is
  * created, mode 0700).  An entry without a result records an ADD in flight,
- * so that a crash during ADD still leaves what DEL needs.  `result_json`
+ * so that a crash during ADD still leaves what DEL needs (written without
+ * fsync: an ADD in flight does not outlive a reboot).  `result_json`
  * and `runtime_config` may be NULL.
  * read: the out-strings are malloc'ed (each out-pointer may be NULL to
  * skip; *result_json and *runtime_config are NULL when absent).

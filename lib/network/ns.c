@@ -1,8 +1,10 @@
 /*
- * Pinned namespaces.  A forked helper unshares the namespaces and sets them
- * up; the caller bind-mounts the helper's /proc/PID/ns files onto empty
- * files, then lets the helper exit.  The caller's own thread never changes
- * namespace, so this is safe in a multi-threaded daemon.
+ * Pinned namespaces.  A short-lived thread unshares the namespaces (net, ipc
+ * and uts belong to a thread, not to the whole process), sets them up and
+ * bind-mounts its /proc/thread-self/ns files onto empty files; the mounts
+ * keep the namespaces alive after it exits.  No other thread ever changes
+ * namespace, so this is safe in a multi-threaded daemon, and it costs a
+ * thread rather than a fork of the daemon.
  *
  * Mount propagation: the pins inherit the propagation of the mount holding
  * DIR and nothing is made private.  Bind mounts of net/ipc/uts nsfs files
@@ -20,7 +22,9 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <net/if.h>
+#include <pthread.h>
 #include <sched.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -28,13 +32,11 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "base/cleanup.h"
 #include "base/error.h"
 #include "base/fs.h"
-#include "base/spawn.h"
 
 #ifndef NSFS_MAGIC
 #define NSFS_MAGIC 0x6e736673
@@ -54,19 +56,18 @@ static const struct {
 };
 #define ALL_PINS (CRIO_PIN_NET | CRIO_PIN_IPC | CRIO_PIN_UTS)
 
-/* What the helper reports once: the step that failed (STEP_READY: none) and its errno. */
-enum { STEP_READY, STEP_UNSHARE, STEP_LOOPBACK, STEP_HOSTNAME };
-static const char *const step_names[] = { "ready", "unshare", "bring up loopback", "set hostname" };
-struct helper_report {
-    int step;
-    int err;
-};
+/* The steps of a pin, for the error message. */
+enum { STEP_READY, STEP_UNSHARE, STEP_LOOPBACK, STEP_HOSTNAME, STEP_MOUNT };
+static const char *const step_names[] = { "ready", "unshare", "bring up loopback", "set hostname", "bind mount" };
 
-typedef struct helper {
-    pid_t pid;
-    int report_fd;  /* read end: one helper_report */
-    int release_fd; /* write end: closing it lets the helper exit */
-} helper;
+/* One pin, as the pinning thread sees it. */
+struct pin_job {
+    const char *dir;
+    int which, clone_flags;
+    const char *hostname;
+    int step, err;         /* what failed (STEP_READY: nothing) and its errno */
+    char failed[PATH_MAX]; /* the pin a mount failed on */
+};
 
 bool crio_ns_is_pinned(const char *path)
 {
@@ -76,7 +77,7 @@ bool crio_ns_is_pinned(const char *path)
     return fd >= 0 && fstatfs(fd, &sfs) == 0 && (unsigned long)sfs.f_type == NSFS_MAGIC;
 }
 
-/* `ip link set lo up` without the ip binary.  Async-signal-safe. */
+/* `ip link set lo up` without the ip binary. */
 static int loopback_up(void)
 {
     int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -94,67 +95,6 @@ static int loopback_up(void)
     close(fd);
     errno = saved;
     return r;
-}
-
-/*
- * The helper's whole life.  It was forked from a possibly multi-threaded
- * process, so it only makes async-signal-safe calls: no malloc, no locks.
- */
-__attribute__((noreturn)) static void helper_main(int clone_flags, const char *hostname, int report_fd,
-                                                  int release_fd)
-{
-    struct helper_report rep = { STEP_READY, 0 };
-    if (unshare(clone_flags) < 0)
-        rep = (struct helper_report){ STEP_UNSHARE, errno };
-    else if ((clone_flags & CLONE_NEWNET) && loopback_up() < 0)
-        rep = (struct helper_report){ STEP_LOOPBACK, errno };
-    else if ((clone_flags & CLONE_NEWUTS) && hostname && sethostname(hostname, strlen(hostname)) < 0)
-        rep = (struct helper_report){ STEP_HOSTNAME, errno };
-    if (write(report_fd, &rep, sizeof rep) != (ssize_t)sizeof rep)
-        _exit(1);
-    /* Stay alive, holding the namespaces, until the caller has mounted them (EOF). */
-    char c;
-    while (read(release_fd, &c, 1) < 0 && errno == EINTR)
-        ;
-    _exit(0);
-}
-
-static void helper_reap(helper *h)
-{
-    if (h->release_fd >= 0)
-        close(TAKE_FD(h->release_fd));
-    if (h->report_fd >= 0)
-        close(TAKE_FD(h->report_fd));
-    if (h->pid > 0)
-        while (waitpid(h->pid, NULL, 0) < 0 && errno == EINTR)
-            ;
-    h->pid = -1;
-}
-
-/*
- * Forks the helper and waits for its report.  On success the helper is left
- * alive, holding the namespaces; on failure it is reaped.
- */
-static int helper_start(helper *h, int clone_flags, const char *hostname)
-{
-    pid_t pid;
-    crio_helper_fds fds;
-    int e = crio_fork_helper(&pid, &fds, "pin namespaces", NULL, 0);
-    if (e < 0)
-        return e;
-    if (pid == 0)
-        helper_main(clone_flags, hostname, fds.report, fds.control);
-    *h = (helper){ .pid = pid, .report_fd = fds.report, .release_fd = fds.control };
-    struct helper_report r;
-    ssize_t n;
-    while ((n = read(h->report_fd, &r, sizeof r)) < 0 && errno == EINTR)
-        ;
-    if (n == (ssize_t)sizeof r && r.step == STEP_READY)
-        return 0;
-    helper_reap(h);
-    if (n != (ssize_t)sizeof r)
-        return crio_error_set(CRIO_EINTERNAL, "pin namespaces: the helper process died");
-    return crio_error_set_errno(CRIO_EINTERNAL, r.err, "pin namespaces: %s", step_names[r.step]);
 }
 
 /* Peels off every mount stacked on `path` and removes the file; absent is fine. */
@@ -213,16 +153,31 @@ static int create_pin_files(const char *dir, int which)
     return 0;
 }
 
-/* Mounts the live helper's namespaces onto the pin files. */
-static int mount_pins(const char *dir, int which, pid_t pid)
+/*
+ * The pinning thread: it enters new namespaces of its own, sets them up and
+ * mounts them onto the pin files.  Its namespaces die with it unless pinned.
+ */
+static void *pin_thread(void *arg)
 {
-    char src[64], dst[PATH_MAX];
-    for (size_t i = 0; next_pin_path(&i, which, dir, dst); i++) {
-        snprintf(src, sizeof src, "/proc/%d/ns/%s", (int)pid, kinds[i].name);
-        if (mount(src, dst, NULL, MS_BIND, NULL) < 0)
-            return crio_error_set_errno(CRIO_EINTERNAL, errno, "pin %s: bind mount %s", dst, src);
+    struct pin_job *j = arg;
+    char src[64];
+    if (unshare(j->clone_flags) < 0) {
+        j->step = STEP_UNSHARE;
+    } else if ((j->clone_flags & CLONE_NEWNET) && loopback_up() < 0) {
+        j->step = STEP_LOOPBACK;
+    } else if ((j->clone_flags & CLONE_NEWUTS) && j->hostname && sethostname(j->hostname, strlen(j->hostname)) < 0) {
+        j->step = STEP_HOSTNAME;
+    } else {
+        for (size_t i = 0; next_pin_path(&i, j->which, j->dir, j->failed); i++) {
+            snprintf(src, sizeof src, "/proc/thread-self/ns/%s", kinds[i].name);
+            if (mount(src, j->failed, NULL, MS_BIND, NULL) < 0) {
+                j->step = STEP_MOUNT;
+                break;
+            }
+        }
     }
-    return 0;
+    j->err = j->step == STEP_READY ? 0 : errno;
+    return NULL;
 }
 
 static int check_pin_args(const char *dir, int which, const char *hostname)
@@ -237,23 +192,31 @@ static int check_pin_args(const char *dir, int which, const char *hostname)
     return 0;
 }
 
-/* Creates, sets up and mounts the namespaces, DIR and its files existing. */
+/* Creates, sets up and mounts the namespaces, DIR existing. */
 static int pin_into(const char *dir, int which, const char *hostname)
 {
     int r = create_pin_files(dir, which);
     if (r < 0)
         return r;
-    int flags = 0;
+    struct pin_job *j = calloc(1, sizeof *j);
+    if (!j)
+        return crio_error_oom();
+    *j = (struct pin_job){ .dir = dir, .which = which, .hostname = hostname };
     for (size_t i = 0; i < CRIO_ARRAY_SIZE(kinds); i++)
         if (which & kinds[i].bit)
-            flags |= kinds[i].clone_flag;
-
-    helper h;
-    r = helper_start(&h, flags, hostname);
-    if (r < 0)
-        return r;
-    r = mount_pins(dir, which, h.pid);
-    helper_reap(&h);
+            j->clone_flags |= kinds[i].clone_flag;
+    pthread_t t;
+    int e = pthread_create(&t, NULL, pin_thread, j);
+    if (e != 0) {
+        free(j);
+        return crio_error_set_errno(CRIO_EINTERNAL, e, "pin namespaces: start a thread");
+    }
+    pthread_join(t, NULL);
+    if (j->step == STEP_MOUNT)
+        r = crio_error_set_errno(CRIO_EINTERNAL, j->err, "pin %s: bind mount", j->failed);
+    else if (j->step != STEP_READY)
+        r = crio_error_set_errno(CRIO_EINTERNAL, j->err, "pin namespaces: %s", step_names[j->step]);
+    free(j);
     return r;
 }
 

@@ -312,7 +312,7 @@ static int write_bundle(crio_pods *p, ctr_rec *r, const pod_rec *pod, const cJSO
     _cleanup_json_ cJSON *spec = NULL;
     if ((e = crio_spec_generate(&spec, &in)) < 0)
         return e;
-    return crio_json_write_file(cfgpath, spec, 0600);
+    return crio_json_write_file_volatile(cfgpath, spec, 0600); /* the bundle is in the runroot */
 }
 
 /* Has the monitor have the runtime create the container. */

@@ -429,14 +429,19 @@ static cJSON *strv_json(char **v, size_t n)
     return a;
 }
 
-static int save_json(const char *dir_root, const char *id, cJSON *j)
+/*
+ * The record of an object still being made need not survive a power loss:
+ * after a reboot nothing it could describe exists, and a start removes a
+ * directory without a record.  Every later state is durable.
+ */
+static int save_json(const char *dir_root, const char *id, cJSON *j, bool creating)
 {
     _cleanup_free_ char *dir = path2(dir_root, id), *file = NULL;
     if (!dir || asprintf(&file, "%s/state.json", dir) < 0)
         return crio_error_oom();
     int e = crio_fs_mkdir_p(dir, 0700);
     if (e == 0)
-        e = crio_json_write_file(file, j, 0600);
+        e = creating ? crio_json_write_file_volatile(file, j, 0600) : crio_json_write_file(file, j, 0600);
     return e;
 }
 
@@ -459,7 +464,7 @@ int pod_save(crio_pods *p, const pod_rec *r)
     cJSON_AddItemToObject(j, "ips", strv_json(r->ips, r->nips));
     crio_json_add_string(j, "network", r->network);
     cJSON_AddItemToObject(j, "config", cJSON_Duplicate(r->config, true));
-    return save_json(p->root_pods, r->id, j);
+    return save_json(p->root_pods, r->id, j, r->creating);
 }
 
 static const char *ctr_state_name(const ctr_rec *r)
@@ -499,7 +504,7 @@ int ctr_save(crio_pods *p, const ctr_rec *r)
     cJSON_AddNumberToObject(j, "pid", r->pid);
     cJSON_AddNumberToObject(j, "monitor_pid", r->monitor_pid);
     cJSON_AddItemToObject(j, "config", cJSON_Duplicate(r->config, true));
-    return save_json(p->root_ctrs, r->id, j);
+    return save_json(p->root_ctrs, r->id, j, r->creating);
 }
 
 static char *dup_str(const cJSON *j, const char *key)

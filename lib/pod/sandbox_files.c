@@ -176,7 +176,7 @@ static int write_text(const char *dir, const char *name, const char *text, size_
 {
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    return crio_fs_write_atomic(path, text, len, 0644);
+    return crio_fs_write_atomic_volatile(path, text, len, 0644); /* the runroot: gone at reboot anyway */
 }
 
 int crio_sandbox_write_files(const char *dir, const char *hostname, const cJSON *pod_config)
@@ -551,7 +551,7 @@ static int write_pause_record(const char *dir, pid_t pid, unsigned long long sta
         return crio_error_oom();
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/pause.pid", dir);
-    return crio_json_write_file(path, j, 0644);
+    return crio_json_write_file_volatile(path, j, 0644); /* the runroot */
 }
 
 /*
