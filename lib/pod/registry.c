@@ -17,6 +17,7 @@
 #include "base/fs.h"
 #include "base/json.h"
 #include "base/log.h"
+#include "network/ns.h"
 #include "handle_internal.h"
 #include "pod/pod_internal.h"
 #include "spec/spec.h"
@@ -811,6 +812,23 @@ static void reconcile_with_runtime(crio_pods *p, ctr_rec *r)
     ctr_save(p, r);
 }
 
+/*
+ * A ready pod whose pinned network namespace is gone (the runroot did not
+ * survive a reboot) has no network left: it is not ready, and its
+ * StopPodSandbox releases what the CNI cache still records.
+ */
+static void pod_reconcile(crio_pods *p, pod_rec *r)
+{
+    if (r->state != CRIO_POD_READY || r->ns_mode[CRIO_NS_NETWORK] == CRIO_NS_NODE)
+        return;
+    _cleanup_free_ char *dir = pod_run_dir(p, r->id), *netns = NULL;
+    if (!dir || asprintf(&netns, "%s/net", dir) < 0 || crio_ns_is_pinned(netns))
+        return;
+    crio_log_warn("pod %s: its network namespace is gone (a reboot?): the pod is not ready", r->id);
+    r->state = CRIO_POD_NOTREADY;
+    pod_save(p, r);
+}
+
 static void recover(crio_pods *p)
 {
     _cleanup_json_ cJSON *pods = NULL, *ctrs = NULL;
@@ -886,6 +904,8 @@ static void recover(crio_pods *p)
                 pod_release(p, pv[i]);
                 pod_teardown(p, pv[i]);
                 pods_del_pod(p, pv[i]);
+            } else {
+                pod_reconcile(p, pv[i]);
             }
         pods_put_all(pv, np);
     }

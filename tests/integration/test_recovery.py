@@ -7,13 +7,14 @@ configuration.  No fixed sleeps: waits poll a condition until a deadline.
 
 import os
 import re
+import subprocess
 import time
 import unittest
 
 import grpc
 
 from helpers import wait_for
-from podutil import (CREATED, EXITED, LOOP, NOTREADY, READY, RUNNING, PodTestCase, alive, assert_no_leftovers,
+from podutil import (CREATED, EXITED, LOOP, NOTREADY, NS_NODE, READY, RUNNING, PodTestCase, alive, assert_no_leftovers,
                      container_config, log_text, ns_inode, sh, wait_log)
 
 
@@ -183,6 +184,23 @@ class RecoveryTest(PodTestCase):
 
     def test_pod_survives_a_kill9_restart(self):
         self.check_pod_survives("kill9")
+
+    def test_pod_whose_netns_vanished_is_not_ready_after_a_restart(self):
+        # As after a reboot: the runroot's pins are gone when the server starts again.
+        env = self.new_env()
+        pod, _ = env.run_pod()
+        host, _ = env.run_pod(network=NS_NODE)
+        env.kill9()
+        netns = os.path.join(env.runroot, "pods", pod, "net")
+        subprocess.run(["umount", netns], check=True)
+        env.restart()
+        self.assertEqual(env.pod_status(pod).status.state, NOTREADY)
+        self.assertEqual(env.pod_status(host).status.state, READY)
+        # The kubelet then stops and removes it; nothing is left.
+        env.stop_pod(pod)
+        env.remove_pod(pod)
+        env.remove_pod(host)
+        assert_no_leftovers(env, [pod, host])
 
 
 if __name__ == "__main__":
