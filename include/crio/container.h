@@ -207,6 +207,18 @@ CRIO_API uint64_t crio_stats_writable_inodes(const crio_stats *s);
 CRIO_API const char *crio_stats_fs_mountpoint(const crio_stats *s);
 /* Number of processes. */
 CRIO_API uint64_t crio_stats_pids(const crio_stats *s);
+/*
+ * The network interfaces of a ready pod's own network namespace (none for a
+ * container, or a host-network pod), loopback left out: their count, and
+ * the i-th's name (borrowed) and cumulative counters (0 past the end).  The
+ * first is the pod's default interface (eth0) when it has one.
+ */
+CRIO_API size_t crio_stats_network_count(const crio_stats *s);
+CRIO_API const char *crio_stats_network_name(const crio_stats *s, size_t i);
+CRIO_API uint64_t crio_stats_network_rx_bytes(const crio_stats *s, size_t i);
+CRIO_API uint64_t crio_stats_network_rx_errors(const crio_stats *s, size_t i);
+CRIO_API uint64_t crio_stats_network_tx_bytes(const crio_stats *s, size_t i);
+CRIO_API uint64_t crio_stats_network_tx_errors(const crio_stats *s, size_t i);
 
 /* ---- events ---- */
 

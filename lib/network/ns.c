@@ -254,3 +254,98 @@ int crio_ns_unpin(const char *dir)
         return crio_error_set_errno(CRIO_EINTERNAL, errno, "unpin: remove %s", dir);
     return rc;
 }
+
+/* ---- interface counters ---- */
+
+struct stats_job {
+    int fd; /* the netns */
+    crio_ns_iface_stats *v;
+    size_t n;
+    int err; /* errno of what failed, 0 */
+    const char *what;
+};
+
+/* Parses /proc/net/dev's lines after its two headers. */
+static int parse_net_dev(struct stats_job *j, FILE *f)
+{
+    char line[512];
+    for (int i = 0; i < 2 && fgets(line, sizeof line, f); i++)
+        ;
+    while (fgets(line, sizeof line, f)) {
+        char *colon = strchr(line, ':');
+        if (!colon)
+            continue;
+        *colon = '\0';
+        const char *name = line + strspn(line, " ");
+        unsigned long long c[11];
+        if (!strcmp(name, "lo") || strlen(name) >= IFNAMSIZ ||
+            sscanf(colon + 1, "%llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu", &c[0], &c[1], &c[2], &c[3],
+                   &c[4], &c[5], &c[6], &c[7], &c[8], &c[9], &c[10]) != 11)
+            continue;
+        crio_ns_iface_stats *grown = realloc(j->v, (j->n + 1) * sizeof *grown);
+        if (!grown)
+            return ENOMEM;
+        j->v = grown;
+        crio_ns_iface_stats *s = &j->v[j->n++];
+        memset(s, 0, sizeof *s);
+        memcpy(s->name, name, strlen(name));
+        /* Receive: bytes packets errs ...; transmit starts at the 9th column. */
+        s->rx_bytes = c[0];
+        s->rx_errors = c[2];
+        s->tx_bytes = c[8];
+        s->tx_errors = c[10];
+    }
+    return 0;
+}
+
+/* Enters the namespace (only this thread does) and reads its /proc/thread-self/net/dev. */
+static void *stats_thread(void *arg)
+{
+    struct stats_job *j = arg;
+    if (setns(j->fd, CLONE_NEWNET) < 0) {
+        j->err = errno;
+        j->what = "enter the network namespace";
+        return NULL;
+    }
+    FILE *f = fopen("/proc/thread-self/net/dev", "re");
+    if (!f) {
+        j->err = errno;
+        j->what = "read /proc/net/dev";
+        return NULL;
+    }
+    j->err = parse_net_dev(j, f);
+    j->what = "read /proc/net/dev";
+    fclose(f);
+    return NULL;
+}
+
+int crio_ns_net_stats(crio_ns_iface_stats **out, size_t *n, const char *netns, const char *first)
+{
+    *out = NULL;
+    *n = 0;
+    if (!crio_ns_is_pinned(netns))
+        return crio_error_set(CRIO_ENOTFOUND, "network namespace %s: not pinned", netns);
+    struct stats_job j = { .fd = open(netns, O_RDONLY | O_CLOEXEC) };
+    if (j.fd < 0)
+        return crio_error_sys(errno, "network namespace %s", netns);
+    pthread_t t;
+    int e = pthread_create(&t, NULL, stats_thread, &j);
+    if (e == 0)
+        pthread_join(t, NULL);
+    close(j.fd);
+    if (e != 0 || j.err) {
+        free(j.v);
+        return crio_error_set_errno(CRIO_EINTERNAL, e ? e : j.err, "network namespace %s: %s", netns,
+                                    e ? "start a thread" : j.what);
+    }
+    for (size_t i = 1; first && i < j.n; i++)
+        if (!strcmp(j.v[i].name, first)) {
+            crio_ns_iface_stats tmp = j.v[0];
+            j.v[0] = j.v[i];
+            j.v[i] = tmp;
+            break;
+        }
+    *out = j.v;
+    *n = j.n;
+    return 0;
+}

@@ -11,6 +11,7 @@
 #include "base/cleanup.h"
 #include "base/error.h"
 #include "handle_internal.h"
+#include "network/ns.h"
 #include "pod/cgroup.h"
 #include "pod/pod_internal.h"
 #include "storage/store.h"
@@ -20,6 +21,8 @@ struct crio_stats {
     crio_cgroup_stats cg;
     uint64_t writable_bytes, writable_inodes;
     char *mountpoint;
+    crio_ns_iface_stats *net;
+    size_t n_net;
 };
 
 int64_t crio_stats_timestamp(const crio_stats *s) { return s->timestamp; }
@@ -34,12 +37,19 @@ uint64_t crio_stats_writable_bytes(const crio_stats *s) { return s->writable_byt
 uint64_t crio_stats_writable_inodes(const crio_stats *s) { return s->writable_inodes; }
 const char *crio_stats_fs_mountpoint(const crio_stats *s) { return s->mountpoint ? s->mountpoint : ""; }
 uint64_t crio_stats_pids(const crio_stats *s) { return s->cg.pids; }
+size_t crio_stats_network_count(const crio_stats *s) { return s->n_net; }
+const char *crio_stats_network_name(const crio_stats *s, size_t i) { return i < s->n_net ? s->net[i].name : NULL; }
+uint64_t crio_stats_network_rx_bytes(const crio_stats *s, size_t i) { return i < s->n_net ? s->net[i].rx_bytes : 0; }
+uint64_t crio_stats_network_rx_errors(const crio_stats *s, size_t i) { return i < s->n_net ? s->net[i].rx_errors : 0; }
+uint64_t crio_stats_network_tx_bytes(const crio_stats *s, size_t i) { return i < s->n_net ? s->net[i].tx_bytes : 0; }
+uint64_t crio_stats_network_tx_errors(const crio_stats *s, size_t i) { return i < s->n_net ? s->net[i].tx_errors : 0; }
 
 void crio_stats_free(crio_stats *s)
 {
     if (!s)
         return;
     free(s->mountpoint);
+    free(s->net);
     free(s);
 }
 
@@ -121,6 +131,16 @@ int crio_container_stats_get(crio_stats **out, crio *c, const char *id)
     return 0;
 }
 
+/* The pod's interfaces; a namespace gone meanwhile (a stop) reads as none. */
+static void network_figures(crio_stats *s, crio_pods *p, const char *id)
+{
+    _cleanup_free_ char *dir = pod_run_dir(p, id), *netns = NULL;
+    if (!dir || asprintf(&netns, "%s/net", dir) < 0)
+        return;
+    if (crio_ns_net_stats(&s->net, &s->n_net, netns, "eth0") < 0)
+        crio_error_clear();
+}
+
 int crio_pod_stats_get(crio_stats **out, crio *c, const char *pod_id)
 {
     if (!out || !c)
@@ -132,6 +152,7 @@ int crio_pod_stats_get(crio_stats **out, crio *c, const char *pod_id)
     crio_stats *s = calloc(1, sizeof *s);
     pthread_mutex_lock(&r->lock);
     _cleanup_free_ char *cg = r->cgroup ? strdup(r->cgroup) : NULL;
+    bool own_netns = r->ns_mode[CRIO_NS_NETWORK] != CRIO_NS_NODE && r->state == CRIO_POD_READY && !r->creating;
     pthread_mutex_unlock(&r->lock);
     if (!s) {
         e = crio_error_oom();
@@ -139,6 +160,8 @@ int crio_pod_stats_get(crio_stats **out, crio *c, const char *pod_id)
         s->timestamp = crio_now_ns();
         if (cg)
             e = cgroup_figures(s, cg);
+        if (e == 0 && own_netns)
+            network_figures(s, c->pods, r->id);
     }
     pod_put(r);
     if (e < 0) {

@@ -334,6 +334,34 @@ static Runtime__V1__ProcessUsage *process_usage(cri_arena *a, const crio_stats *
     return p;
 }
 
+/* The pod's interfaces; NULL for a pod without a network namespace of its own. */
+static Runtime__V1__NetworkUsage *network_usage(cri_arena *a, const crio_stats *s)
+{
+    size_t n = crio_stats_network_count(s);
+    if (n == 0)
+        return NULL;
+    Runtime__V1__NetworkUsage *net = cri_new(a, &runtime__v1__network_usage__descriptor);
+    Runtime__V1__NetworkInterfaceUsage **v = cri_alloc(a, n * sizeof *v);
+    if (!net || !v)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        Runtime__V1__NetworkInterfaceUsage *u = cri_new(a, &runtime__v1__network_interface_usage__descriptor);
+        if (!u)
+            return NULL;
+        u->name = (char *)crio_stats_network_name(s, i); /* lives as long as the stats, adopted by the arena */
+        u->rx_bytes = u64(a, crio_stats_network_rx_bytes(s, i));
+        u->rx_errors = u64(a, crio_stats_network_rx_errors(s, i));
+        u->tx_bytes = u64(a, crio_stats_network_tx_bytes(s, i));
+        u->tx_errors = u64(a, crio_stats_network_tx_errors(s, i));
+        v[i] = u;
+    }
+    net->timestamp = crio_stats_timestamp(s);
+    net->default_interface = v[0];
+    net->interfaces = v;
+    net->n_interfaces = n;
+    return net;
+}
+
 /* The pod's own figures (its cgroup holds its containers) and each running container's. */
 static int pod_stats(cri_arena *a, ProtobufCMessage **out, crio *c, const crio_pod *pod)
 {
@@ -349,6 +377,7 @@ static int pod_stats(cri_arena *a, ProtobufCMessage **out, crio *c, const crio_p
     lx->cpu = cpu_usage(a, 'p', crio_pod_id(pod), s);
     lx->memory = memory_usage(a, s);
     lx->process = process_usage(a, s);
+    lx->network = network_usage(a, s);
     ps->linux = lx;
     crio_container_filter *f = NULL;
     e = crio_container_filter_new(&f);

@@ -531,6 +531,35 @@ class BridgeNetworkTest(NetTestCase):
         self.assertLess(cni["add_ms"], 60000)
         self.assertEqual(cni.get("check"), "ok", cni)
 
+    def test_pod_stats_count_the_pods_traffic(self):
+        env = self.env
+        pid, cfg = self.pod()
+        host_net, _ = self.pod(network=NS_NODE)
+        marker = unique("stats")
+        self.serve(pid, cfg, marker)
+        ip = self.pod_ip(env, pid)
+
+        def usage(pod):
+            return call(env.ch, "PodSandboxStats", api.PodSandboxStatsRequest(pod_sandbox_id=pod)).stats.linux.network
+
+        before = usage(pid)
+        self.assertEqual(before.default_interface.name, "eth0")
+        self.assertEqual([i.name for i in before.interfaces], ["eth0"])   # lo is not the pod's traffic
+        self.assertGreater(before.timestamp, 0)
+        # The host reads the server's reply across the bridge: the pod receives and sends.
+        wait_for(lambda: (tcp_read(ip, PORT) or b"").strip() == marker.encode(), 10,
+                 "the host to read from %s:%d" % (ip, PORT), interval=0.1)
+        after = usage(pid)
+        self.assertGreater(after.default_interface.rx_bytes.value, before.default_interface.rx_bytes.value)
+        self.assertGreater(after.default_interface.tx_bytes.value,
+                           before.default_interface.tx_bytes.value + len(marker))
+        self.assertEqual(after.default_interface.rx_errors.value, 0)
+        # A host-network pod has no network of its own to report.
+        self.assertFalse(call(env.ch, "PodSandboxStats", api.PodSandboxStatsRequest(pod_sandbox_id=host_net))
+                         .stats.linux.HasField("network"))
+        env.stop_pod(pid)
+        self.assertFalse(usage(pid).HasField("default_interface"))
+
     def test_host_network_pod_gets_no_ip_and_no_veth(self):
         env, net = self.env, self.net
         before = net.veths(), net.allocated()
