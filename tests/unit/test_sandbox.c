@@ -241,6 +241,30 @@ Test(ns, pins_outlive_the_helper)
     cr_assert_eq(ino_of("%s/net", pod), net);
 }
 
+Test(ns, net_stats_read_inside_the_pinned_namespace)
+{
+    cr_assert_eq(crio_ns_pin(pod, CRIO_PIN_NET, NULL), 0);
+    char net[PATH_MAX], cmd[PATH_MAX + 128];
+    snprintf(net, sizeof net, "%s/net", pod);
+    ino_t own = ino_of("%s", "/proc/thread-self/ns/net");
+    crio_ns_iface_stats *v = NULL;
+    size_t n = 9;
+    /* Only lo so far, and lo is not counted. */
+    cr_assert_eq(crio_ns_net_stats(&v, &n, net, "eth0"), 0, "%s", crio_error_message(crio_error_last()));
+    cr_assert_eq(n, 0);
+    snprintf(cmd, sizeof cmd, "nsenter --net=%s ip link add d0 type veth peer name eth0", net);
+    cr_assert_eq(system(cmd), 0, "%s", cmd);
+    cr_assert_eq(crio_ns_net_stats(&v, &n, net, "eth0"), 0, "%s", crio_error_message(crio_error_last()));
+    cr_assert_eq(n, 2);
+    cr_assert_str_eq(v[0].name, "eth0", "the default interface comes first");
+    cr_assert_str_eq(v[1].name, "d0");
+    free(v);
+    /* The caller's namespace never changed; a path that is not a pin is refused. */
+    cr_assert_eq(ino_of("%s", "/proc/thread-self/ns/net"), own);
+    cr_assert_eq(crio_ns_net_stats(&v, &n, pod, NULL), CRIO_ENOTFOUND);
+    cr_assert_null(v);
+}
+
 Test(ns, unpin_removes_everything)
 {
     cr_assert_eq(crio_ns_pin(pod, CRIO_PIN_NET | CRIO_PIN_IPC | CRIO_PIN_UTS, "sbx-pod"), 0);
