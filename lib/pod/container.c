@@ -110,6 +110,49 @@ static int own_oom_score_adj(void)
  * under a writable upper dir of its own (vfs: a private copy of the top
  * layer's full tree).  *rootfs gets the path the bundle names.
  */
+/*
+ * Mounts an overlay of `lower` (top first) with `upper` and `work` at
+ * `target`.  The mount API adds one lower layer at a time ("lowerdir+",
+ * Linux 6.8), so an image may have as many layers as overlay stacks (500);
+ * mount(2) takes them all in one page of options, which fits ~35 layers of
+ * our paths, and is what older kernels get.
+ */
+static int overlay_mount(const char *target, const char *const *lower, size_t n, const char *upper, const char *work)
+{
+    _cleanup_close_ int fs = fsopen("overlay", FSOPEN_CLOEXEC);
+    bool per_layer = fs >= 0 && fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir+", lower[0], 0) == 0;
+    if (per_layer) {
+        for (size_t i = 1; i < n; i++)
+            if (fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir+", lower[i], 0) < 0)
+                return crio_error_sys(errno, "rootfs: overlay layer %zu of %zu (%s)", i + 1, n, lower[i]);
+        if (fsconfig(fs, FSCONFIG_SET_STRING, "upperdir", upper, 0) < 0 ||
+            fsconfig(fs, FSCONFIG_SET_STRING, "workdir", work, 0) < 0 ||
+            fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+            return crio_error_sys(errno, "rootfs: overlay of %zu layers at %s", n, target);
+        _cleanup_close_ int mnt = fsmount(fs, FSMOUNT_CLOEXEC, 0);
+        if (mnt < 0 || move_mount(mnt, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+            return crio_error_sys(errno, "rootfs: mount overlay at %s", target);
+        return 0;
+    }
+    size_t len = strlen("lowerdir=,upperdir=,workdir=") + strlen(upper) + strlen(work) + 1;
+    for (size_t i = 0; i < n; i++)
+        len += strlen(lower[i]) + 1;
+    if (len > (size_t)sysconf(_SC_PAGESIZE))
+        return crio_error_set(CRIO_EINVAL,
+                              "rootfs: the image has too many layers (%zu) for one overlay mount on this kernel "
+                              "(Linux 6.8 mounts up to 500)", n);
+    _cleanup_free_ char *data = malloc(len);
+    if (!data)
+        return crio_error_oom();
+    char *p = data + sprintf(data, "lowerdir=");
+    for (size_t i = 0; i < n; i++)
+        p += sprintf(p, "%s%s", i ? ":" : "", lower[i]);
+    sprintf(p, ",upperdir=%s,workdir=%s", upper, work);
+    if (mount("overlay", target, "overlay", 0, data) < 0)
+        return crio_error_sys(errno, "rootfs: mount overlay at %s", target);
+    return 0;
+}
+
 static int rootfs_mount(char **rootfs, crio_pods *p, const char *id, const cJSON *image_rec)
 {
     crio *c = p->c;
@@ -147,42 +190,28 @@ static int rootfs_mount(char **rootfs, crio_pods *p, const char *id, const cJSON
     if ((e = crio_fs_mkdir_p(upper, 0755)) < 0 || (e = crio_fs_mkdir_p(work, 0700)) < 0 ||
         (e = crio_fs_mkdir_p(target, 0755)) < 0)
         return e;
+    const char **dirs = calloc(nl ? (size_t)nl : 1, sizeof *dirs);
+    if (!dirs)
+        return crio_error_oom();
     /* overlay's lowerdir lists the top layer first. */
-    size_t cap = 256, len = 0;
-    _cleanup_free_ char *lower = malloc(cap);
-    if (!lower)
-        return crio_error_oom();
-    lower[0] = '\0';
     for (int i = nl - 1; i >= 0; i--) {
-        _cleanup_free_ char *d = NULL;
+        char *d = NULL;
         if ((e = crio_store_layer_dir(&d, c->store, cJSON_GetArrayItem(layers, i)->valuestring)) < 0)
-            return e;
-        size_t dl = strlen(d);
-        if (len + dl + 2 > cap) {
-            cap = (len + dl + 2) * 2;
-            char *nlw = realloc(lower, cap);
-            if (!nlw)
-                return crio_error_oom();
-            lower = nlw;
-        }
-        len += (size_t)sprintf(lower + len, "%s%s", len ? ":" : "", d);
+            break;
+        dirs[nl - 1 - i] = d;
     }
-    if (nl == 0) {
+    if (e == 0 && nl == 0) {
         /* overlay needs a lower layer: an image without layers gets an empty one. */
-        if ((e = crio_fs_mkdir_p(empty, 0755)) < 0)
-            return e;
-        free(lower);
-        lower = strdup(empty);
-        if (!lower)
-            return crio_error_oom();
+        if ((e = crio_fs_mkdir_p(empty, 0755)) == 0 && !(dirs[0] = strdup(empty)))
+            e = crio_error_oom();
     }
-    _cleanup_free_ char *data = NULL;
-    if (asprintf(&data, "lowerdir=%s,upperdir=%s,workdir=%s", lower, upper, work) < 0)
-        return crio_error_oom();
-    if ((size_t)strlen(data) >= (size_t)sysconf(_SC_PAGESIZE))
-        return crio_error_set(CRIO_EINVAL, "rootfs: the image has too many layers (%d) for one overlay mount", nl);
-    if (mount("overlay", target, "overlay", 0, data) < 0)
-        return crio_error_sys(errno, "rootfs: mount overlay at %s", target);
+    if (e == 0)
+        e = overlay_mount(target, dirs, nl ? (size_t)nl : 1, upper, work);
+    for (int i = 0; i < (nl ? nl : 1); i++)
+        free((char *)dirs[i]);
+    free(dirs);
+    if (e < 0)
+        return e;
     *rootfs = TAKE_PTR(target);
     return 0;
 }

@@ -128,6 +128,25 @@ def derived_layout(key, config_update):
         return out
 
 
+def deep_layout(n):
+    """The busybox fixture with `n` more layers on top, layer i adding /deep/i
+    and replacing /deep/top (more than one page of overlay mount options)."""
+    key = "deep%d" % n
+    with _layouts_lock:
+        if key in _layouts:
+            return _layouts[key]
+        out = os.path.join(make_tmp("crio-it-image-"), key)
+        layout = fx.Layout(out)
+        layers = [fx.base_entries()] + [[fx.D("deep"), fx.F("deep/%d" % i, b"%d\n" % i), fx.F("deep/top", b"%d\n" % i)]
+                                        for i in range(n)]
+        descs, diff_ids = zip(*(layout.add_layer(ents, "none") for ents in layers))
+        cdesc = layout.add_json(fx.oci_config(diff_ids, {"Env": [fx.PATH_ENV], "Cmd": ["sh"]}), fx.MT_OCI_CONFIG)
+        layout.tag(layout.add_json(fx.oci_manifest(cdesc, list(descs)), fx.MT_OCI_MANIFEST))
+        layout.finish()
+        _layouts[key] = out
+        return out
+
+
 def app_layout():
     return derived_layout("app", {"User": "app", "Env": [fx.PATH_ENV] + APP_ENV, "WorkingDir": APP_WORKDIR})
 

@@ -24,7 +24,7 @@ import grpc
 from helpers import api, call, make_tmp, remove_tmp, wait_for
 from podutil import (APP_IMAGE, APP_WORKDIR, CREATED, EXITED, IMAGE, LOOP, NS_POD, RUNC, RUNNING, EventStream,
                      PodTestCase, alive, all_pids, assert_no_leftovers, cgroup_dirs_matching, cmdline,
-                     container_config, derived_layout, log_text, ns_inode, parse_log, proc_status_field,
+                     container_config, deep_layout, derived_layout, log_text, ns_inode, parse_log, proc_status_field,
                      rfc3339_ns, sh, unique, wait_log)
 
 import images as fx  # noqa: E402  (tests/fixtures, on sys.path through podutil)
@@ -243,6 +243,13 @@ class ContainerTest(PodTestCase):
         self.assertFalse(os.path.exists(os.path.join(ro, "x")))
         self.assertEqual(sorted((m.container_path, m.host_path, m.readonly) for m in st.mounts),
                          [("/data", rw, False), ("/ro", ro, True)])
+
+    def test_image_with_more_layers_than_one_page_of_mount_options(self):
+        # 1 + 90 layers: ~9 KiB of lowerdir paths, more than mount(2) takes in one page.
+        deep = "example.com/crio-it/deep:90"
+        self.env.import_image(deep_layout(90), deep)
+        st, out, _, _ = self.run_to_exit(image=deep, command=sh("ls /deep | wc -l; cat /deep/top /deep/0 /deep/89"))
+        self.assertEqual(out.split(), ["91", "89", "0", "89"])
 
     def test_readonly_rootfs(self):
         script = "if touch /newfile 2>/dev/null; then echo WRITABLE; else echo READONLY; fi"
