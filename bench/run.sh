@@ -19,12 +19,17 @@
 #    with 50 pods x 10 containers (target: < 2 ms each).
 # 6. bench/pod_rss.py: crio-server VmRSS with 100 running pods (target:
 #    < 20 MiB) and each crio-monitor's (target: < 1 MiB).
+# 7. bench/network.py: RunPodSandbox of a pod on a CNI bridge + host-local +
+#    portmap network (median and p90 of 50), the plugins' ADD time (from the
+#    verbose PodSandboxStatus) apart from libcrio's overhead (target: < 5 ms);
+#    then 100 pods up and down x 3 rounds (target: no growth of crio-server's
+#    RSS, fds, netns mounts, veths, IP allocations, iptables rules, CNI cache).
 # Then prints one summary of every figure against its target.
 #
 # A missed target is reported, not fatal.  The script exits non-zero when the
 # server fails to start, crashes, fails a call, or does not exit 0 on SIGTERM,
-# or when the unpack, pull, pod start, list or memory benchmark fails (a failed
-# unpack, pull or CRI call, a wrong result, a crash).
+# or when the unpack, pull, pod start, list, memory or network benchmark fails
+# (a failed unpack, pull or CRI call, a wrong result, a crash).
 #
 # Knobs (environment): BENCH_SCALE=N divides the call counts (quick runs),
 # BENCH_THREADS sets [crio.api] thread_pool_size (default: the server's own).
@@ -33,7 +38,9 @@
 # 3; the medians are compared).  BENCH_PULL_CONCURRENCY sets [crio.image]
 # max_concurrent_downloads for the pull (default: the server's own).
 # BENCH_POD_RUNS sets the pod start runs (default 50, divided by BENCH_SCALE).
-# BENCH_ONLY=version|unpack|pull|podstart|list|podrss runs one part.
+# BENCH_NET_RUNS sets the network pod start runs (default 50, divided by
+# BENCH_SCALE; the leak rounds' 100 pods are divided by BENCH_SCALE too).
+# BENCH_ONLY=version|unpack|pull|podstart|list|podrss|network runs one part.
 set -u
 
 B=${B:-build}
@@ -222,6 +229,10 @@ POD_RUNS=$(( ${BENCH_POD_RUNS:-50} / SCALE ))
 [ "$POD_RUNS" -ge 1 ] || POD_RUNS=1
 LIST_CALLS=$(( 200 / SCALE ))
 [ "$LIST_CALLS" -ge 1 ] || LIST_CALLS=1
+NET_RUNS=$(( ${BENCH_NET_RUNS:-50} / SCALE ))
+[ "$NET_RUNS" -ge 1 ] || NET_RUNS=1
+NET_PODS=$(( 100 / SCALE ))
+[ "$NET_PODS" -ge 1 ] || NET_PODS=1
 
 want version && bench_version
 want unpack && bench_unpack
@@ -232,6 +243,9 @@ want list && bench_py list "list: ListContainers and ListPodSandbox, 50 pods x 1
     "$HERE/list_scale.py" --build "$B" --calls "$LIST_CALLS"
 want podrss && bench_py podrss "memory: crio-server and crio-monitor RSS with 100 running pods" \
     "$HERE/pod_rss.py" --build "$B"
+want network && bench_py network \
+    "network: pod start on a CNI bridge ($NET_RUNS runs), $NET_PODS pods up and down x 3 rounds" \
+    "$HERE/network.py" --build "$B" --runs "$NET_RUNS" --pods "$NET_PODS" --rounds 3
 
 verdict() {   # value op target  (integers; empty value = MISS)
     if [ -z "$1" ]; then echo MISS; return; fi
@@ -295,6 +309,23 @@ podrss_rows() {   # file
     row "RSS crio-monitor, max of $(summary_field "$1" monitors)" \
         "$RM KiB (avg $(summary_field "$1" monitor_avg_kib))" "< 1024 KiB" "$(verdict "$RM" lt 1024)"
 }
+network_rows() {   # file
+    row "pod start, CNI bridge (RunPodSandbox)" \
+        "$(summary_field "$1" run_ms) ms (p90 $(summary_field "$1" run_p90))" "(report)" "-"
+    row "  CNI plugins' ADD (add_ms)" \
+        "$(summary_field "$1" add_ms) ms (p90 $(summary_field "$1" add_p90))" "(report)" "-"
+    NO=$(summary_field "$1" overhead_ms)
+    row "  libcrio overhead, run - add_ms (*****)" "$NO ms (p90 $(summary_field "$1" overhead_p90))" \
+        "< 5 ms" "$(lverdict "$NO" 5)"
+    row "StopPodSandbox, CNI bridge (DEL)" \
+        "$(summary_field "$1" stop_ms) ms (p90 $(summary_field "$1" stop_p90))" "(report)" "-"
+    row "pod start / stop, host network" \
+        "$(summary_field "$1" host_ms) / $(summary_field "$1" host_stop_ms) ms" "(report)" "-"
+    NL=$(summary_field "$1" leak)
+    row "$(summary_field "$1" pods) pods x $(summary_field "$1" rounds) rounds, growth (*****)" \
+        "RSS $(summary_field "$1" rss_kib) KiB, fds $(summary_field "$1" fds)" "no growth" \
+        "$([ "$NL" = PASS ] && echo PASS || echo MISS)"
+}
 # The rows of part NAME, when it ran: ROWS (a function of its output file)
 # when its *-summary line has KEY, else one row saying that METRIC failed.
 part_rows() {   # name key rows metric target
@@ -327,6 +358,7 @@ part_rows pull ratio pull_rows "pull big:1, crio/skopeo (**)" "<= 0.70"
 part_rows podstart crio podstart_rows "pod start (run+create+start), crio" "(report)"
 part_rows list lc_p99 list_rows "ListContainers / ListPodSandbox p99" "< 2 ms"
 part_rows podrss server_kib podrss_rows "RSS crio-server / crio-monitor, 100 pods" "< 20480 / 1024 KiB"
+part_rows network overhead_ms network_rows "pod start, CNI bridge: libcrio overhead" "< 5 ms"
 
 if want version; then
     echo "(*) 8 clients in strict round trips: p50 is bounded below by about 8 / (calls/s) (Little's law),"
@@ -347,5 +379,12 @@ fi
 if want list; then
     echo "(****) $LIST_CALLS calls each on one connection from Python's grpc (replies not decoded), containers"
     echo "    created, not started; server CPU: crio-server's CPU time per call (ms), from /proc."
+fi
+if want network; then
+    echo "(*****) medians of $NET_RUNS runs, one pod at a time, no container; runroot on a tmpfs the benchmark"
+    echo "    mounts (as /run/crio is in production), root on disk.  add_ms: the plugins' ADD time as crio-server"
+    echo "    measured it; the overhead includes the Python client's round trip ($(summary_field "$TMP/network.out" rtt_ms) ms"
+    echo "    for Version).  Growth: after each round's teardown, rounds 2-3 against round 1: fds and every kernel"
+    echo "    object equal, VmRSS within $(summary_field "$TMP/network.out" rss_tol_kib) KiB (why not: $(summary_field "$TMP/network.out" leak_why))."
 fi
 exit "$FAIL"
