@@ -34,7 +34,7 @@ removed.
    VmRSS and open fds; the mounts under the runroot (netns pins), the veths
    on the bridge (brif), host-local's allocations, the iptables lines of the
    network (rules naming it, and the CNI- chains they jump to, with their
-   rules), crio's CNI result cache (ROOT/cni/results).  The host-wide counts
+   rules), the CNI records kept in pods' state (ROOT/pods/*/state.json).  The host-wide counts
    (all `ip -o link` veths, all `iptables-save` lines, all CNI- chains) are
    printed too but not judged: other processes on the host change them.
    Target: rounds 2.. equal to round 1 for every kernel object and fd
@@ -238,10 +238,19 @@ class NetServer(CrioServer):
         return len(os.listdir("/proc/%d/fd" % self.proc.pid))
 
     def cache_files(self):
+        """Pods whose state still holds a CNI record (what their DEL needs)."""
+        n = 0
         try:
-            return len(os.listdir(os.path.join(self.root, "cni", "results")))
+            pods = os.listdir(os.path.join(self.root, "pods"))
         except FileNotFoundError:
             return 0
+        for p in pods:
+            try:
+                with open(os.path.join(self.root, "pods", p, "state.json")) as f:
+                    n += "cni" in json.load(f)
+            except (OSError, ValueError):
+                pass
+        return n
 
 
 def ns_options(network):

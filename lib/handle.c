@@ -113,11 +113,8 @@ static crio_net_settings net_settings(const crio_config *cfg)
 
 static int open_network(crio *c, const crio_config *cfg)
 {
-    _cleanup_free_ char *cache = NULL;
-    if (asprintf(&cache, "%s/cni/results", c->root) < 0)
-        return crio_error_oom();
     crio_net_settings s = net_settings(cfg);
-    return crio_net_open(&c->net, cache, &s);
+    return crio_net_open(&c->net, &s);
 }
 
 void crio_close(crio *c)

@@ -661,25 +661,25 @@ static int parse_runtime_config(struct invocation *inv)
     return r;
 }
 
-/* Parses a cached configuration list, checking it as a loaded one is checked. */
-static int parse_cached_config(cJSON **out, const char *config_json)
+/* Parses a configuration list the caller kept, checking it as a loaded one is checked. */
+static int parse_config_text(cJSON **out, const char *config_json)
 {
-    int r = crio_json_parse(out, config_json, strlen(config_json), CRIO_CNI_MAX_CONFIG, "cached CNI config");
+    int r = crio_json_parse(out, config_json, strlen(config_json), CRIO_CNI_MAX_CONFIG, "CNI config");
     if (r < 0)
         return r;
     const char *bad = conflist_invalid(*out);
     if (bad) {
         cJSON_Delete(*out);
         *out = NULL;
-        return crio_error_set(CRIO_EDATALOSS, "cached CNI config: %s", bad);
+        return crio_error_set(CRIO_EDATALOSS, "CNI config: %s", bad);
     }
     return 0;
 }
 
-int crio_cni_add(crio_cni_result **out, const crio_cni *cni, const crio_cni_attach *a)
+int crio_cni_add(crio_cni_result **out, const crio_cni *cni, const crio_cni_attach *a, const char *config_json)
 {
     *out = NULL;
-    if (!cni || !cni->list)
+    if (!cni || (!cni->list && !config_json))
         return crio_error_set(CRIO_EBUSY, "CNI network not ready: %s",
                               cni && cni->why ? cni->why : "not loaded");
     int r = check_attach(a);
@@ -687,10 +687,15 @@ int crio_cni_add(crio_cni_result **out, const crio_cni *cni, const crio_cni_atta
         return r;
     if (!a->netns || !*a->netns)
         return crio_error_set(CRIO_EINVAL, "CNI ADD: no netns");
-    _cleanup_(invocation_done) struct invocation inv = { .cni = cni, .a = a, .list = cni->list };
+    _cleanup_json_ cJSON *given = NULL;
+    if (config_json && (r = parse_config_text(&given, config_json)) < 0)
+        return r;
+    const cJSON *list = given ? given : cni->list;
+    const char *network = crio_json_string(list, "name");
+    _cleanup_(invocation_done) struct invocation inv = { .cni = cni, .a = a, .list = list };
     if ((r = parse_runtime_config(&inv)) < 0)
         return r;
-    const cJSON *plugins = cJSON_GetObjectItemCaseSensitive(cni->list, "plugins");
+    const cJSON *plugins = cJSON_GetObjectItemCaseSensitive(list, "plugins");
     int n = cJSON_GetArraySize(plugins);
     _cleanup_json_ cJSON *prev = NULL;
     for (int k = 0; k < n; k++) {
@@ -712,12 +717,11 @@ int crio_cni_add(crio_cni_result **out, const crio_cni *cni, const crio_cni_atta
     }
     if (!prev) {
         del_plugins(&inv, n, NULL);
-        return crio_error_set(CRIO_EINTERNAL, "CNI ADD on network %s: no plugin printed a result",
-                              cni->network);
+        return crio_error_set(CRIO_EINTERNAL, "CNI ADD on network %s: no plugin printed a result", network);
     }
     _cleanup_(crio_cni_result_freep) crio_cni_result *result = NULL;
     if ((r = result_from_json(&result, prev, a->ifname ? a->ifname : "eth0")) < 0 ||
-        !(result->config = cJSON_PrintUnformatted(cni->list)) || !(result->network = strdup(cni->network))) {
+        !(result->config = cJSON_PrintUnformatted(list)) || !(result->network = strdup(network))) {
         del_plugins(&inv, n, prev);
         return r < 0 ? r : crio_error_oom();
     }
@@ -737,7 +741,7 @@ int crio_cni_del(const crio_cni *cni, const crio_cni_attach *a, const char *conf
     _cleanup_json_ cJSON *cached = NULL, *prev = NULL;
     _cleanup_(invocation_done) struct invocation inv = { .cni = cni, .a = a, .list = cni->list };
     if (config_json) {
-        if ((r = parse_cached_config(&cached, config_json)) < 0)
+        if ((r = parse_config_text(&cached, config_json)) < 0)
             return r;
         inv.list = cached;
     }
@@ -771,7 +775,7 @@ int crio_cni_check(const crio_cni *cni, const crio_cni_attach *a, const char *co
     if (r < 0)
         return r;
     _cleanup_json_ cJSON *list = NULL, *prev = NULL;
-    if ((r = parse_cached_config(&list, config_json)) < 0)
+    if ((r = parse_config_text(&list, config_json)) < 0)
         return r;
     const char *ver = crio_json_string(list, "cniVersion");
     if (!version_has_check(ver))
@@ -787,109 +791,5 @@ int crio_cni_check(const crio_cni *cni, const crio_cni_attach *a, const char *co
     cJSON_ArrayForEach(plugin, cJSON_GetObjectItemCaseSensitive(list, "plugins"))
         if ((r = run_plugin(NULL, &inv, plugin, "CHECK", prev, a->netns)) < 0)
             return r;
-    return 0;
-}
-
-/* ---- cache ---- */
-
-static int cache_path(char *path, size_t len, const char *dir, const char *id)
-{
-    if (!valid_id(id))
-        return crio_error_set(CRIO_EINVAL, "CNI cache: invalid container id");
-    if (snprintf(path, len, "%s/%s.json", dir, id) >= (int)len)
-        return crio_error_set(CRIO_EINVAL, "CNI cache: path too long");
-    return 0;
-}
-
-int crio_cni_cache_write(const char *dir, const char *container_id, const char *network,
-                         const char *config_json, const char *result_json, const char *runtime_config)
-{
-    char path[PATH_MAX];
-    int r = cache_path(path, sizeof path, dir, container_id);
-    if (r < 0)
-        return r;
-    if (!network || !config_json)
-        return crio_error_set(CRIO_EINVAL, "CNI cache: missing network or config");
-    _cleanup_json_ cJSON *doc = cJSON_CreateObject();
-    if (!doc || !cJSON_AddStringToObject(doc, "kind", "cniCacheV1") ||
-        !cJSON_AddStringToObject(doc, "containerId", container_id) ||
-        !cJSON_AddStringToObject(doc, "network", network))
-        return crio_error_oom();
-    /* Stored as JSON objects rather than strings so the file is readable when debugging. */
-    struct {
-        const char *key, *text, *what;
-        size_t max;
-    } parts[] = { { "config", config_json, "CNI config", CRIO_CNI_MAX_CONFIG },
-                  { "runtimeConfig", runtime_config, "CNI runtime config", CRIO_CNI_MAX_CONFIG },
-                  { "result", result_json, "CNI result", CRIO_CNI_MAX_OUTPUT } };
-    for (size_t i = 0; i < CRIO_ARRAY_SIZE(parts); i++) {
-        if (!parts[i].text)
-            continue;
-        cJSON *item = NULL;
-        if ((r = crio_json_parse(&item, parts[i].text, strlen(parts[i].text), parts[i].max, parts[i].what)) < 0)
-            return r;
-        if (!cJSON_AddItemToObject(doc, parts[i].key, item)) {
-            cJSON_Delete(item);
-            return crio_error_oom();
-        }
-    }
-    if ((r = crio_fs_mkdir_p(dir, 0700)) < 0)
-        return r;
-    /* The record of an ADD in flight only has to outlive a crash of the process. */
-    return result_json ? crio_json_write_file(path, doc, 0600) : crio_json_write_file_volatile(path, doc, 0600);
-}
-
-/* The text of an optional object member: *out NULL when absent. */
-static int cached_part(char **out, const cJSON *doc, const char *key)
-{
-    if (!out)
-        return 0;
-    const cJSON *item = cJSON_GetObjectItemCaseSensitive(doc, key);
-    if (!item)
-        return 0;
-    return (*out = cJSON_PrintUnformatted(item)) ? 0 : crio_error_oom();
-}
-
-int crio_cni_cache_read(const char *dir, const char *container_id, char **network,
-                        char **config_json, char **result_json, char **runtime_config)
-{
-    char **outs[] = { network, config_json, result_json, runtime_config };
-    for (size_t i = 0; i < CRIO_ARRAY_SIZE(outs); i++)
-        if (outs[i])
-            *outs[i] = NULL;
-    char path[PATH_MAX];
-    int r = cache_path(path, sizeof path, dir, container_id);
-    if (r < 0)
-        return r;
-    _cleanup_json_ cJSON *doc = NULL;
-    if ((r = crio_json_read_file(&doc, path, 2 * (CRIO_CNI_MAX_CONFIG + CRIO_CNI_MAX_OUTPUT))) < 0)
-        return r == CRIO_ENOTFOUND ? r : crio_error_wrap(CRIO_EDATALOSS, "CNI cache %s", path);
-    const char *kind = crio_json_string(doc, "kind");
-    const char *net = crio_json_string(doc, "network");
-    const cJSON *result = cJSON_GetObjectItemCaseSensitive(doc, "result");
-    const cJSON *rtconf = cJSON_GetObjectItemCaseSensitive(doc, "runtimeConfig");
-    if (!kind || strcmp(kind, "cniCacheV1") || !net || !cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(doc, "config")) ||
-        (result && !cJSON_IsObject(result)) || (rtconf && !cJSON_IsObject(rtconf)))
-        return crio_error_set(CRIO_EDATALOSS, "CNI cache %s: malformed entry", path);
-    if ((network && !(*network = strdup(net))) || cached_part(config_json, doc, "config") < 0 ||
-        cached_part(result_json, doc, "result") < 0 || cached_part(runtime_config, doc, "runtimeConfig") < 0) {
-        for (size_t i = 0; i < CRIO_ARRAY_SIZE(outs); i++)
-            if (outs[i]) {
-                free(*outs[i]);
-                *outs[i] = NULL;
-            }
-        return crio_error_oom();
-    }
-    return 0;
-}
-
-int crio_cni_cache_remove(const char *dir, const char *container_id)
-{
-    char path[PATH_MAX];
-    int r = cache_path(path, sizeof path, dir, container_id);
-    if (r < 0)
-        return r;
-    if (unlink(path) < 0 && errno != ENOENT)
-        return crio_error_sys(errno, "remove CNI cache %s", path);
     return 0;
 }

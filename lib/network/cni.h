@@ -1,8 +1,8 @@
 /*
  * CNI execution core: loading network configurations, running the plugins
  * of a network list (ADD with rollback, idempotent DEL), parsing results and
- * caching what ADD used so that DEL after a daemon restart sees the same
- * configuration and prevResult.  CNI spec 1.0.0; 0.3.x and 0.4.0 results
+ * taking back what ADD used (the caller keeps it) so that DEL after a daemon
+ * restart sees the same configuration and prevResult.  CNI spec 1.0.0; 0.3.x and 0.4.0 results
  * are understood too.
  *
  * Not thread-safe per object, but a loaded crio_cni is only read by
@@ -29,7 +29,7 @@ typedef struct crio_cni_result crio_cni_result;
  * object of capability arguments ({"portMappings": [...], "bandwidth":
  * {...}, "dns": {...}, "ipRanges": [...]}); each plugin gets, as its
  * runtimeConfig, only the keys its "capabilities" declare.  DEL and CHECK
- * must be given the same one as ADD (it is cached with the result).
+ * must be given the same one as ADD (the caller keeps it with the result).
  */
 typedef struct crio_cni_attach {
     const char *container_id; /* the sandbox id: [A-Za-z0-9_.-], not starting with '.' */
@@ -64,8 +64,9 @@ void crio_cni_set_timeout(crio_cni *cni, int64_t timeout_ms);
 char *crio_cni_config_json(const crio_cni *cni);
 
 /*
- * Runs ADD for each plugin of the default network in order, chaining
- * prevResult.  When plugin k fails, DEL is run for plugins k..0 in reverse
+ * Runs ADD for each plugin of `config_json` (a configuration list as
+ * crio_cni_config_json gave it; NULL: the default network) in order,
+ * chaining prevResult.  When plugin k fails, DEL is run for plugins k..0 in reverse
  * before returning, so nothing stays allocated.  *out holds the final
  * result and the exact configuration list used (to be cached).
  * The result's IPs are those of the attach's interface (an IP the result
@@ -75,7 +76,7 @@ char *crio_cni_config_json(const crio_cni *cni);
  * (a plugin hung and was killed), CRIO_EINTERNAL (a plugin failed: its
  * error JSON's msg and details, or its stderr).
  */
-int crio_cni_add(crio_cni_result **out, const crio_cni *cni, const crio_cni_attach *a);
+int crio_cni_add(crio_cni_result **out, const crio_cni *cni, const crio_cni_attach *a, const char *config_json);
 
 /*
  * Runs DEL for each plugin in reverse order.  `config_json` is the cached
@@ -110,23 +111,5 @@ const char *crio_cni_result_config(const crio_cni_result *r);
 const char *crio_cni_result_network(const crio_cni_result *r);
 /* The wall time the plugins of ADD took, in ns (0 for a parsed result). */
 int64_t crio_cni_result_plugin_ns(const crio_cni_result *r);
-
-/*
- * The cache: DIR/<container_id>.json holding the network name, the config
- * list, the runtime config and the result, written atomically (DIR is
- * created, mode 0700).  An entry without a result records an ADD in flight,
- * so that a crash during ADD still leaves what DEL needs (written without
- * fsync: an ADD in flight does not outlive a reboot).  `result_json`
- * and `runtime_config` may be NULL.
- * read: the out-strings are malloc'ed (each out-pointer may be NULL to
- * skip; *result_json and *runtime_config are NULL when absent).
- * Errors: CRIO_ENOTFOUND (no entry), CRIO_EDATALOSS (corrupt entry),
- * CRIO_EINVAL (bad id).  remove: a missing entry is fine.
- */
-int crio_cni_cache_write(const char *dir, const char *container_id, const char *network,
-                         const char *config_json, const char *result_json, const char *runtime_config);
-int crio_cni_cache_read(const char *dir, const char *container_id, char **network,
-                        char **config_json, char **result_json, char **runtime_config);
-int crio_cni_cache_remove(const char *dir, const char *container_id);
 
 #endif

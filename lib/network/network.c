@@ -38,7 +38,6 @@ struct net_conf {
 
 struct crio_net {
     pthread_mutex_t lock;
-    char *cache_dir;
     char *dir;
     char **plugin_dirs;
     char *default_network;
@@ -182,13 +181,11 @@ static struct net_conf *current(crio_net *n)
     return c;
 }
 
-int crio_net_open(crio_net **out, const char *cache_dir, const crio_net_settings *s)
+int crio_net_open(crio_net **out, const crio_net_settings *s)
 {
     crio_net *n = calloc(1, sizeof *n);
-    if (!n || !(n->cache_dir = strdup(cache_dir))) {
-        free(n);
+    if (!n)
         return crio_error_oom();
-    }
     pthread_mutex_init(&n->lock, NULL);
     n->wd = -1;
     n->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
@@ -217,7 +214,6 @@ void crio_net_close(crio_net *n)
     strv_free(n->plugin_dirs);
     free(n->dir);
     free(n->default_network);
-    free(n->cache_dir);
     for (size_t i = 0; i < NET_MAX_CIDRS; i++)
         free(n->cidrs[i]);
     pthread_mutex_destroy(&n->lock);
@@ -453,9 +449,37 @@ static crio_cni_attach attach_of(const crio_net_pod *pod, const char *rtconf)
                               .runtime_config = rtconf };
 }
 
-int crio_net_attach(crio_net_attachment *out, crio_net *n, const crio_net_pod *pod)
+/* A record's members as text, for lib/network/cni (NULL where absent). */
+struct record_text {
+    char *config, *rtconf, *result;
+};
+
+static void record_text_clear(struct record_text *t)
 {
-    *out = (crio_net_attachment){ 0 };
+    free(t->config);
+    free(t->rtconf);
+    free(t->result);
+}
+
+static int record_text(struct record_text *t, const cJSON *record)
+{
+    *t = (struct record_text){ 0 };
+    const cJSON *config = cJSON_GetObjectItemCaseSensitive(record, "config");
+    const cJSON *rtconf = cJSON_GetObjectItemCaseSensitive(record, "runtimeConfig");
+    const cJSON *result = cJSON_GetObjectItemCaseSensitive(record, "result");
+    if (!cJSON_IsObject(config))
+        return crio_error_set(CRIO_EDATALOSS, "network record: no configuration");
+    if (!(t->config = cJSON_PrintUnformatted(config)) || (rtconf && !(t->rtconf = cJSON_PrintUnformatted(rtconf))) ||
+        (result && !(t->result = cJSON_PrintUnformatted(result)))) {
+        record_text_clear(t);
+        return crio_error_oom();
+    }
+    return 0;
+}
+
+int crio_net_prepare(cJSON **record, crio_net *n, const crio_net_pod *pod)
+{
+    *record = NULL;
     _cleanup_(conf_putp) struct net_conf *c = current(n);
     if (!c)
         return crio_error_code(crio_error_last());
@@ -465,77 +489,91 @@ int crio_net_attach(crio_net_attachment *out, crio_net *n, const crio_net_pod *p
     int e = runtime_config(&rtconf, n, pod->config);
     if (e < 0)
         return e;
-    crio_cni_attach a = attach_of(pod, rtconf);
-    const char *network = crio_cni_network_name(c->cni);
-    /* Recorded before ADD: a crash inside a plugin still leaves what DEL needs. */
     if (!(config = crio_cni_config_json(c->cni)))
         return crio_error_oom();
-    if ((e = crio_cni_cache_write(n->cache_dir, pod->id, network, config, NULL, rtconf)) < 0)
-        return crio_error_wrap(e, "CNI cache");
-    crio_cni_result *res = NULL;
-    if ((e = crio_cni_add(&res, c->cni, &a)) < 0) {
-        _cleanup_free_ char *msg = strdup(crio_error_message(crio_error_last()));
-        crio_cni_cache_remove(n->cache_dir, pod->id); /* ADD rolled itself back */
-        return crio_error_set(e, "network %s: %s", network, msg ? msg : "ADD failed");
+    _cleanup_json_ cJSON *r = cJSON_CreateObject();
+    cJSON *conf_obj = cJSON_Parse(config), *rt_obj = cJSON_Parse(rtconf);
+    bool ok = r && conf_obj && rt_obj && cJSON_AddStringToObject(r, "network", crio_cni_network_name(c->cni)) &&
+              cJSON_AddItemToObject(r, "config", conf_obj);
+    if (!ok || !cJSON_AddItemToObject(r, "runtimeConfig", rt_obj)) {
+        if (!ok)
+            cJSON_Delete(conf_obj);
+        cJSON_Delete(rt_obj);
+        return crio_error_oom();
     }
-    e = crio_cni_cache_write(n->cache_dir, pod->id, network, crio_cni_result_config(res), crio_cni_result_json(res),
-                             rtconf);
+    *record = TAKE_PTR(r);
+    return 0;
+}
+
+int crio_net_attach(crio_net_attachment *out, crio_net *n, const crio_net_pod *pod, cJSON *record)
+{
+    *out = (crio_net_attachment){ 0 };
+    _cleanup_(conf_putp) struct net_conf *c = current(n);
+    if (!c)
+        return crio_error_code(crio_error_last());
+    _cleanup_(record_text_clear) struct record_text t;
+    int e = record_text(&t, record);
+    if (e < 0)
+        return e;
+    const char *network = crio_json_string(record, "network");
+    crio_cni_attach a = attach_of(pod, t.rtconf);
+    crio_cni_result *res = NULL;
+    if ((e = crio_cni_add(&res, c->cni, &a, t.config)) < 0)
+        return crio_error_wrap(e, "network %s", network ? network : "?");
+    cJSON *result = cJSON_Parse(crio_cni_result_json(res));
     size_t k = crio_cni_result_ip_count(res);
-    if (e == 0 && (!(out->ips = calloc(k + 1, sizeof *out->ips)) || !(out->network = strdup(network))))
+    if (!result || !(out->ips = calloc(k + 1, sizeof *out->ips)) || !(out->network = strdup(network ? network : "")))
         e = crio_error_oom();
     for (size_t i = 0; e == 0 && i < k; i++)
         if (!(out->ips[out->n_ips++] = strdup(crio_cni_result_ip(res, i))))
             e = crio_error_oom();
+    if (e == 0) {
+        cJSON_DeleteItemFromObjectCaseSensitive(record, "result");
+        if (!cJSON_AddItemToObject(record, "result", result))
+            e = crio_error_oom();
+        else
+            result = NULL;
+    }
     out->plugin_ns = crio_cni_result_plugin_ns(res);
     if (e < 0) {
-        _cleanup_free_ char *msg = strdup(crio_error_message(crio_error_last()));
-        if (crio_cni_del(c->cni, &a, crio_cni_result_config(res), crio_cni_result_json(res)) == 0)
-            crio_cni_cache_remove(n->cache_dir, pod->id);
+        if (crio_cni_del(c->cni, &a, t.config, crio_cni_result_json(res)) < 0)
+            crio_log_warn("pod %s: undo ADD: %s", pod->id, crio_error_message(crio_error_last()));
         crio_net_attachment_clear(out);
-        e = crio_error_set(e, "network %s: %s", network, msg ? msg : "");
+        e = crio_error_oom();
     }
+    cJSON_Delete(result);
     crio_cni_result_free(res);
     return e;
 }
 
-int crio_net_detach(crio_net *n, const crio_net_pod *pod)
+int crio_net_detach(crio_net *n, const crio_net_pod *pod, const cJSON *record)
 {
+    if (!record)
+        return 0; /* never attached, or already detached */
     _cleanup_(conf_putp) struct net_conf *c = current(n);
     if (!c)
         return crio_error_code(crio_error_last());
-    _cleanup_free_ char *config = NULL, *result = NULL, *rtconf = NULL;
-    int e = crio_cni_cache_read(n->cache_dir, pod->id, NULL, &config, &result, &rtconf);
-    if (e == CRIO_ENOTFOUND) {
-        crio_error_clear();
-        return 0; /* never attached, or already detached */
-    }
-    if (e == CRIO_EDATALOSS) {
-        /* Best effort with what is configured now; an unreadable entry is never going to help. */
-        crio_log_warn("pod %s: %s; DEL with the current network", pod->id, crio_error_message(crio_error_last()));
-        crio_cni_attach a = attach_of(pod, NULL);
-        if (crio_cni_ready(c->cni, NULL) && crio_cni_del(c->cni, &a, NULL, NULL) < 0)
-            return crio_error_wrap(crio_error_code(crio_error_last()), "network");
-        return crio_cni_cache_remove(n->cache_dir, pod->id);
-    }
+    _cleanup_(record_text_clear) struct record_text t;
+    int e = record_text(&t, record);
     if (e < 0)
         return e;
-    crio_cni_attach a = attach_of(pod, rtconf);
-    if ((e = crio_cni_del(c->cni, &a, config, result)) < 0)
+    crio_cni_attach a = attach_of(pod, t.rtconf);
+    if ((e = crio_cni_del(c->cni, &a, t.config, t.result)) < 0)
         return crio_error_wrap(e, "network DEL");
-    return crio_cni_cache_remove(n->cache_dir, pod->id);
+    return 0;
 }
 
-int crio_net_check(crio_net *n, const crio_net_pod *pod)
+int crio_net_check(crio_net *n, const crio_net_pod *pod, const cJSON *record)
 {
+    if (!cJSON_GetObjectItemCaseSensitive(record, "result"))
+        return crio_error_set(CRIO_ENOTFOUND, "network of pod %s: not attached", pod->id);
     _cleanup_(conf_putp) struct net_conf *c = current(n);
     if (!c)
         return crio_error_code(crio_error_last());
-    _cleanup_free_ char *config = NULL, *result = NULL, *rtconf = NULL;
-    int e = crio_cni_cache_read(n->cache_dir, pod->id, NULL, &config, &result, &rtconf);
+    _cleanup_(record_text_clear) struct record_text t;
+    int e = record_text(&t, record);
     if (e < 0)
         return e;
-    if (!result)
-        return crio_error_set(CRIO_ENOTFOUND, "network of pod %s: ADD not finished", pod->id);
-    crio_cni_attach a = attach_of(pod, rtconf);
-    return crio_cni_check(c->cni, &a, config, result);
+    crio_cni_attach a = attach_of(pod, t.rtconf);
+    return crio_cni_check(c->cni, &a, t.config, t.result);
 }

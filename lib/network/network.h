@@ -1,7 +1,10 @@
 /*
  * A handle's pod networking: the CNI configuration currently in force
  * (reloaded when its directory changes), the pod CIDR the kubelet gave,
- * and attaching and detaching pods with the ADD result cached on disk.
+ * and attaching and detaching pods.  What a pod's DEL needs is kept in a
+ * record (a JSON object: "network", "config", "runtimeConfig", and "result"
+ * once ADD succeeded) that the caller stores with the pod: one durable
+ * write then covers the pod and its network.
  *
  * Thread-safe: attach, detach and check of different pods run at once;
  * the configuration they use is reference-counted, so a reload never pulls
@@ -42,8 +45,8 @@ typedef struct crio_net_attachment {
 
 void crio_net_attachment_clear(crio_net_attachment *at);
 
-/* Opens with the ADD results cached under `cache_dir`.  Errors: CRIO_ENOMEM. */
-int crio_net_open(crio_net **out, const char *cache_dir, const crio_net_settings *s);
+/* Opens, loading the configuration directory.  Errors: CRIO_ENOMEM. */
+int crio_net_open(crio_net **out, const crio_net_settings *s);
 void crio_net_close(crio_net *n);
 
 /* Applies new settings (a configuration reload); the directory is read again. */
@@ -63,26 +66,33 @@ bool crio_net_ready(crio_net *n, char **why);
 int crio_net_set_pod_cidr(crio_net *n, const char *cidrs);
 
 /*
- * Runs CNI ADD for the pod on the default network.  The configuration and
- * runtime config are cached before ADD and the result after it, so that a
- * crash at any point leaves what DEL needs; a failed ADD is rolled back and
- * leaves no cache entry.  Errors: CRIO_EBUSY (no network: the reason),
- * CRIO_EINVAL (bad port mapping or bandwidth annotation), and those of
- * crio_cni_add.
+ * Records what the pod's ADD will use: the default network's name and
+ * configuration list, and the runtime config from the pod's port mappings,
+ * bandwidth annotations, DNS config and the pod CIDR.  Kept (not yet
+ * durably) before ADD, it lets a crash during ADD be undone.
+ * Errors: CRIO_EBUSY (no network: the reason), CRIO_EINVAL (a bad port
+ * mapping or bandwidth annotation), CRIO_ENOMEM.
  */
-int crio_net_attach(crio_net_attachment *out, crio_net *n, const crio_net_pod *pod);
+int crio_net_prepare(cJSON **record, crio_net *n, const crio_net_pod *pod);
 
 /*
- * Runs CNI DEL with what the cache holds for the pod and then drops the
- * entry.  Nothing cached: nothing to do (0).  The netns may be gone.
- * On failure the entry stays, so a retry can finish the job.
+ * Runs CNI ADD with the prepared record's configuration and runtime config
+ * and adds the result to the record.  A failed ADD is rolled back (DEL).
+ * Errors: those of crio_cni_add.
  */
-int crio_net_detach(crio_net *n, const crio_net_pod *pod);
+int crio_net_attach(crio_net_attachment *out, crio_net *n, const crio_net_pod *pod, cJSON *record);
 
 /*
- * Runs CNI CHECK with the cached entry.  Errors: CRIO_ENOTFOUND (not
- * attached), CRIO_ENOTSUP (cniVersion < 0.4.0), and a plugin's failure.
+ * Runs CNI DEL with the record's configuration, runtime config and result
+ * (as prevResult).  The netns may be gone; DEL is idempotent.  The plugin
+ * dirs and timeout are the current configuration's.
  */
-int crio_net_check(crio_net *n, const crio_net_pod *pod);
+int crio_net_detach(crio_net *n, const crio_net_pod *pod, const cJSON *record);
+
+/*
+ * Runs CNI CHECK with the record.  Errors: CRIO_ENOTFOUND (no result:
+ * not attached), CRIO_ENOTSUP (cniVersion < 0.4.0), a plugin's failure.
+ */
+int crio_net_check(crio_net *n, const crio_net_pod *pod, const cJSON *record);
 
 #endif

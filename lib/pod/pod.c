@@ -136,37 +136,59 @@ static int pause_path(char **out, crio *c, const char *handler)
     return 0;
 }
 
-/* CNI ADD on the pinned netns; the pod's IPs come from the result. */
-static int pod_attach_network(crio_pods *p, pod_rec *r, const char *dir)
+/* The pod as lib/network sees it; `netns` is a PATH_MAX buffer. */
+static crio_net_pod net_pod(crio_pods *p, const pod_rec *r, char *netns)
 {
-    _cleanup_free_ char *netns = NULL;
-    if (asprintf(&netns, "%s/net", dir) < 0)
-        return crio_error_oom();
-    crio_net_pod np = { .id = r->id, .netns = netns, .config = r->config };
+    _cleanup_free_ char *dir = pod_run_dir(p, r->id);
+    snprintf(netns, PATH_MAX, "%s/net", dir ? dir : "");
+    return (crio_net_pod){ .id = r->id, .netns = netns, .config = r->config };
+}
+
+/* CNI ADD on the pinned netns with the prepared record; the pod's IPs come from the result. */
+static int pod_attach_network(crio_pods *p, pod_rec *r)
+{
+    char netns[PATH_MAX];
+    crio_net_pod np = net_pod(p, r, netns);
     crio_net_attachment at;
-    int e = crio_net_attach(&at, p->c->net, &np);
-    if (e < 0)
+    int e = crio_net_attach(&at, p->c->net, &np, r->cni);
+    if (e < 0) {
+        /* A failed ADD has already run its own DEL: nothing is left for the record to undo. */
+        pthread_mutex_lock(&r->lock);
+        cJSON_Delete(r->cni);
+        r->cni = NULL;
+        pthread_mutex_unlock(&r->lock);
         return e;
+    }
     pthread_mutex_lock(&r->lock);
     r->ips = TAKE_PTR(at.ips);
     r->nips = at.n_ips;
     at.n_ips = 0;
-    r->network = TAKE_PTR(at.network);
     r->cni_ns = at.plugin_ns;
     pthread_mutex_unlock(&r->lock);
-    crio_net_attachment_clear(&at);
-    crio_log_debug("pod %s: network %s, %zu IPs, plugins took %.1f ms", r->id, r->network, r->nips,
+    crio_log_debug("pod %s: network %s, %zu IPs, plugins took %.1f ms", r->id, at.network, r->nips,
                    (double)r->cni_ns / 1e6);
+    crio_net_attachment_clear(&at);
     return 0;
 }
 
-int pod_release_network_of(crio_pods *p, const char *id, const cJSON *config)
+/* CNI DEL with the pod's record, which then goes (op lock held); no record: nothing to do. */
+static int pod_detach_network(crio_pods *p, pod_rec *r)
 {
-    _cleanup_free_ char *dir = pod_run_dir(p, id), *netns = NULL;
-    if (!dir || asprintf(&netns, "%s/net", dir) < 0)
-        return crio_error_oom();
-    crio_net_pod np = { .id = id, .netns = netns, .config = config };
-    return crio_net_detach(p->c->net, &np);
+    char netns[PATH_MAX];
+    crio_net_pod np = net_pod(p, r, netns);
+    int e = crio_net_detach(p->c->net, &np, r->cni);
+    if (e < 0)
+        return e;
+    pthread_mutex_lock(&r->lock);
+    for (size_t i = 0; i < r->nips; i++)
+        free(r->ips[i]);
+    free(r->ips);
+    r->ips = NULL;
+    r->nips = 0; /* released: another pod may get it now */
+    cJSON_Delete(r->cni);
+    r->cni = NULL;
+    pthread_mutex_unlock(&r->lock);
+    return 0;
 }
 
 /* Sets up everything a pod has; the record is registered and saved as "creating". */
@@ -201,8 +223,8 @@ static int pod_setup(crio_pods *p, pod_rec *r, const struct pod_settings *st)
             e = crio_sandbox_start_pause(&r->pause_pid, dir, pp, r->cgroup_fs);
     }
     /* Last, when the netns is complete: a plugin may look at it. */
-    if (e == 0 && r->ns_mode[CRIO_NS_NETWORK] != CRIO_NS_NODE)
-        e = pod_attach_network(p, r, dir);
+    if (e == 0 && r->cni)
+        e = pod_attach_network(p, r);
     return e;
 }
 
@@ -244,8 +266,14 @@ int crio_pod_run(char **id_out, crio *c, const crio_pod_config *cfg, const char 
         settings_free(&st);
         return e;
     }
+    /* What its CNI ADD will use is recorded with it from the start: a crash during ADD can be undone. */
+    if (r->ns_mode[CRIO_NS_NETWORK] != CRIO_NS_NODE) {
+        crio_net_pod np = { .id = r->id, .config = r->config };
+        e = crio_net_prepare(&r->cni, c->net, &np);
+    }
     /* Built privately: the pod enters the tables complete. */
-    e = pod_save(p, r);
+    if (e == 0)
+        e = pod_save(p, r);
     if (e == 0)
         e = pod_setup(p, r, &st);
     if (e == 0) {
@@ -283,20 +311,10 @@ int pod_release(crio_pods *p, pod_rec *r)
     int e = 0;
     bool keep_netns = false;
     /* Before the namespace goes, so that the plugins still find their interfaces in it. */
-    if (r->ns_mode[CRIO_NS_NETWORK] != CRIO_NS_NODE) {
-        if (pod_release_network_of(p, r->id, r->config) < 0) {
-            crio_log_warn("pod %s: %s", r->id, crio_error_message(crio_error_last()));
-            e = crio_error_code(crio_error_last());
-            keep_netns = true; /* for the retry's DEL */
-        } else {
-            pthread_mutex_lock(&r->lock);
-            for (size_t i = 0; i < r->nips; i++)
-                free(r->ips[i]);
-            free(r->ips);
-            r->ips = NULL;
-            r->nips = 0; /* released: another pod may get it now */
-            pthread_mutex_unlock(&r->lock);
-        }
+    if (r->cni && pod_detach_network(p, r) < 0) {
+        crio_log_warn("pod %s: %s", r->id, crio_error_message(crio_error_last()));
+        e = crio_error_code(crio_error_last());
+        keep_netns = true; /* for the retry's DEL */
     }
     if (crio_sandbox_stop_pause(dir) < 0) {
         crio_log_warn("pod %s: stop pause: %s", r->id, crio_error_message(crio_error_last()));
@@ -389,14 +407,11 @@ static int pod_stop_locked(crio_pods *p, pod_rec *r)
     ctrs_put_all(v, n);
     e = pod_release(p, r);
     pthread_mutex_lock(&r->lock);
-    if (r->state != CRIO_POD_NOTREADY) {
-        r->state = CRIO_POD_NOTREADY;
-        int e2 = pod_save(p, r);
-        if (e == 0)
-            e = e2;
-    }
+    /* Saved even when already not ready: the network record may have gone. */
+    r->state = CRIO_POD_NOTREADY;
+    int e2 = pod_save(p, r);
     pthread_mutex_unlock(&r->lock);
-    return e;
+    return e < 0 ? e : e2;
 }
 
 int crio_pod_stop(crio *c, const char *id)
@@ -556,10 +571,10 @@ static pod_fixed *pod_fixed_get(crio_pods *p, pod_rec *r)
 /* The "cni" member of the verbose info: network, ADD's plugin time, and CHECK's verdict. */
 static bool add_cni_info(cJSON *info, const pod_rec *r, const char *check)
 {
-    if (!r->network)
+    if (!r->cni)
         return true;
     cJSON *cni = cJSON_AddObjectToObject(info, "cni");
-    return cni && crio_json_add_string(cni, "network", r->network) &&
+    return cni && crio_json_add_string(cni, "network", crio_json_string(r->cni, "network")) &&
            (!r->cni_ns || cJSON_AddNumberToObject(cni, "add_ms", (double)r->cni_ns / 1e6)) &&
            crio_json_add_string(cni, "check", check);
 }
@@ -617,18 +632,15 @@ int crio_pod_get(crio_pod **out, crio *c, const char *id)
     if (e < 0)
         return e;
     pthread_mutex_lock(&r->lock);
-    bool attached = r->network && !r->creating && r->state == CRIO_POD_READY;
+    bool attached = r->cni && !r->creating && r->state == CRIO_POD_READY;
+    _cleanup_json_ cJSON *record = attached ? cJSON_Duplicate(r->cni, true) : NULL;
     pthread_mutex_unlock(&r->lock);
-    /* CHECK runs plugins: outside the field lock, so a list is never held up by it. */
+    /* CHECK runs plugins: outside the field lock (on a copy), so a list is never held up by it. */
     _cleanup_free_ char *check = NULL;
     if (attached) {
-        _cleanup_free_ char *dir = pod_run_dir(c->pods, r->id), *netns = NULL;
-        if (!dir || asprintf(&netns, "%s/net", dir) < 0) {
-            pod_put(r);
-            return crio_error_oom();
-        }
-        crio_net_pod np = { .id = r->id, .netns = netns, .config = r->config };
-        int ce = crio_net_check(c->net, &np);
+        char netns[PATH_MAX];
+        crio_net_pod np = net_pod(c->pods, r, netns);
+        int ce = record ? crio_net_check(c->net, &np, record) : crio_error_oom();
         check = strdup(ce == 0 ? "ok" : ce == CRIO_ENOTSUP ? "unsupported" : crio_error_message(crio_error_last()));
         crio_error_clear();
     }

@@ -52,7 +52,7 @@ typedef struct pod_rec {
     pid_t pause_pid;
     char **ips;        /* from CNI ADD; cleared when the network is released */
     size_t nips;
-    char *network;     /* the CNI network attached to, NULL for none */
+    cJSON *cni;        /* the CNI record (lib/network): from before ADD until DEL; NULL for none */
     int64_t cni_ns;    /* how long ADD's plugins took (not persisted) */
     pod_fixed *fixed; /* shared with snapshots; built at the first one */
     pthread_mutex_t op, lock;
@@ -172,8 +172,6 @@ void events_emit(crio_pods *p, crio_event_type type, const char *ctr_id, const c
 int ctr_teardown(crio_pods *p, ctr_rec *r);
 /* Stops a pod's pause process and releases namespaces, shm and network (idempotent). */
 int pod_release(crio_pods *p, pod_rec *r);
-/* CNI DEL for pod `id` from its cached ADD (config: its CRI config, or NULL); nothing cached is fine. */
-int pod_release_network_of(crio_pods *p, const char *id, const cJSON *config);
 /* Tears down what a pod has (after pod_release): cgroup and dirs. */
 int pod_teardown(crio_pods *p, pod_rec *r);
 

@@ -76,7 +76,7 @@ static void pod_rec_free(pod_rec *r)
     for (size_t i = 0; i < r->nips; i++)
         free(r->ips[i]);
     free(r->ips);
-    free(r->network);
+    cJSON_Delete(r->cni);
     pod_fixed_put(r->fixed);
     pthread_mutex_destroy(&r->op);
     pthread_mutex_destroy(&r->lock);
@@ -463,7 +463,8 @@ int pod_save(crio_pods *p, const pod_rec *r)
     crio_json_add_string(j, "cgroup_fs", r->cgroup_fs);
     cJSON_AddNumberToObject(j, "pause_pid", r->pause_pid);
     cJSON_AddItemToObject(j, "ips", strv_json(r->ips, r->nips));
-    crio_json_add_string(j, "network", r->network);
+    if (r->cni)
+        cJSON_AddItemToObject(j, "cni", cJSON_Duplicate(r->cni, true));
     cJSON_AddItemToObject(j, "config", cJSON_Duplicate(r->config, true));
     return save_json(p->root_pods, r->id, j, r->creating);
 }
@@ -542,7 +543,8 @@ static pod_rec *pod_load(const cJSON *j)
     size_t n = (size_t)cJSON_GetArraySize(ips);
     r->ips = n ? calloc(n, sizeof *r->ips) : NULL;
     cJSON_ArrayForEach(ip, ips) if (r->ips && cJSON_IsString(ip)) r->ips[r->nips++] = strdup(ip->valuestring);
-    r->network = dup_str(j, "network");
+    const cJSON *cni = cJSON_GetObjectItemCaseSensitive(j, "cni");
+    r->cni = cJSON_IsObject(cni) ? cJSON_Duplicate(cni, true) : NULL;
     const cJSON *cfg = cJSON_GetObjectItemCaseSensitive(j, "config");
     r->config = cfg ? cJSON_Duplicate(cfg, true) : cJSON_CreateObject();
     return r;
@@ -842,7 +844,6 @@ static void recover(crio_pods *p)
             crio_log_warn("pod state %s is unreadable: removing its directory", orphan ? orphan : "?");
             if (orphan && crio_id_valid(orphan)) {
                 _cleanup_free_ char *d = path2(p->root_pods, orphan), *rd = pod_run_dir(p, orphan);
-                pod_release_network_of(p, orphan, NULL); /* an IP it may hold */
                 crio_fs_remove_tree(AT_FDCWD, rd);
                 crio_fs_remove_tree(AT_FDCWD, d);
             }

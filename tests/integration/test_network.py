@@ -11,7 +11,7 @@ UpdateRuntimeConfig's pod_cidr), CNI_ARGS, the plugins' clean environment
 and fds, dual-stack results, verbose CNI info (network, add_ms, CHECK),
 host-network pods, NetworkReady following the config directory (inotify),
 default network selection, invalid files, restart after kill -9 (DEL from
-the cached result), plugin faults (missing, error JSON, hang past
+the CNI record kept in the pod's state), plugin faults (missing, error JSON, hang past
 plugin_timeout) with rollback, and teardown of 50 pods leaving no netns
 mount, veth, IP allocation or iptables rule behind.
 
@@ -402,14 +402,21 @@ class NetTestCase(PodTestCase):
     def pod_ip(self, env, pod_id):
         return env.pod_status(pod_id).status.network.ip
 
-    def cache_file(self, env, pod_id):
-        return os.path.join(env.root, "cni", "results", pod_id + ".json")
+    def cni_record(self, env, pod_id):
+        """What the pod's DEL needs, as kept on disk in its state.json ("cni"), or None."""
+        try:
+            with open(os.path.join(env.root, "pods", pod_id, "state.json")) as f:
+                return json.load(f).get("cni")
+        except FileNotFoundError:
+            return None
 
     def cache_entries(self, env):
+        """The pods whose state still holds a CNI record."""
         try:
-            return set(os.listdir(os.path.join(env.root, "cni", "results")))
+            pods = os.listdir(os.path.join(env.root, "pods"))
         except FileNotFoundError:
             return set()
+        return {p for p in pods if self.cni_record(env, p) is not None}
 
     def netns_mounts(self, env):
         return mounts_under(env.runroot)
@@ -568,7 +575,8 @@ class BridgeNetworkTest(NetTestCase):
         self.assertEqual(st.network.ip, "")
         self.assertEqual(list(st.network.additional_ips), [])
         self.assertEqual((net.veths(), net.allocated()), before)
-        self.assertFalse(os.path.exists(self.cache_file(env, pid)))
+        self.assertTrue(os.path.isfile(os.path.join(env.root, "pods", pid, "state.json")))
+        self.assertIsNone(self.cni_record(env, pid))
 
     def test_bandwidth_annotations_apply_tbf(self):
         env, net = self.env, self.net
@@ -595,7 +603,7 @@ class BridgeNetworkTest(NetTestCase):
         self.assertNotIn(ifb, host_links())
         self.assertNotIn(veth, net.veths())
 
-    def test_stop_releases_ip_and_veth_remove_removes_cache(self):
+    def test_stop_releases_ip_veth_and_cni_record(self):
         env, net = self.env, self.net
         before = self.net_state(env, net)
         pid, cfg = self.pod()
@@ -604,19 +612,21 @@ class BridgeNetworkTest(NetTestCase):
         veth = self.host_veth_of(env, cid)
         self.assertIn(ip, net.allocated())
         self.assertIn(veth, net.veths())
-        cache = self.cache_file(env, pid)
-        self.assertTrue(os.path.isfile(cache), "no cached ADD result at %s" % cache)
-        with open(cache) as f:
-            self.assertIn(ip, f.read())
+        rec = self.cni_record(env, pid)
+        self.assertIsNotNone(rec, "no CNI record in the pod's state")
+        self.assertEqual(rec["network"], net.name)
+        self.assertIn(ip, json.dumps(rec["result"]))
+        self.assertEqual([p["type"] for p in rec["config"]["plugins"]], ["bridge", "portmap", "bandwidth"])
         self.assertTrue([m for m in self.netns_mounts(env) if pid in m], "no netns pin for the pod")
         env.stop_pod(pid)
         self.assertNotIn(ip, net.allocated())
         self.assertNotIn(veth, net.veths())
         self.assertNotIn(veth, host_links())
         self.assertEqual([m for m in self.netns_mounts(env) if pid in m], [])
+        self.assertIsNone(self.cni_record(env, pid), "the record outlived DEL")
         env.stop_pod(pid)      # DEL is idempotent
         env.remove_pod(pid)
-        self.assertFalse(os.path.exists(cache))
+        self.assertFalse(os.path.exists(os.path.join(env.root, "pods", pid)))
         self.assert_net_state(env, before, net)
 
     def test_remove_without_stop_runs_del(self):
@@ -998,14 +1008,14 @@ class RestartTest(NetTestCase):
         self.assertNotIn(veth, host_links())
         env.stop_pod(pid)
         env.remove_pod(pid)
-        self.assertFalse(os.path.exists(self.cache_file(env, pid)))
-        # With no valid network at all, RemovePodSandbox still runs DEL from the cache.
+        self.assertIsNone(self.cni_record(env, pid))
+        # With no valid network at all, RemovePodSandbox still runs DEL from the pod's record.
         os.remove(os.path.join(env.cni_netdir, "20-lo.conflist"))
         self.wait_network_ready(env, False)
         self.assertIn(ip2, net.allocated())
         env.remove_pod(pid2)
         self.assertNotIn(ip2, net.allocated(), "RemovePodSandbox after restart did not release the IP")
-        self.assertFalse(os.path.exists(self.cache_file(env, pid2)))
+        self.assertIsNone(self.cni_record(env, pid2))
         self.assert_net_state(env, before, net)
         self.assertEqual(env.leftovers([pid, pid2]), [])
 

@@ -1,7 +1,7 @@
 /*
  * lib/network/cni: loading configs, ADD/DEL with the real plugins of
  * containernetworking-plugins (/usr/lib/cni) in a pinned netns, rollback,
- * faults with fake plugins, the result cache.
+ * faults with fake plugins, DEL from what ADD handed back.
  *
  * Every test gets its own temp dir, bridge name, /24 subnet and host-local
  * dataDir, so tests never see each other's state; the fini undoes what a
@@ -31,7 +31,7 @@
 #define SYS_PLUGINS "/usr/lib/cni"
 
 static char tmp[64];
-static char netdir[128], plugdir[128], datadir[128], pod[128], netns[160], cachedir[128];
+static char netdir[128], plugdir[128], datadir[128], pod[128], netns[160];
 static char bridge[16];
 static char prefix[32]; /* "10.A.B." of the test's subnet */
 static const char *dirs[3];
@@ -81,7 +81,6 @@ static void setup(void)
     snprintf(datadir, sizeof datadir, "%s/ipam", tmp);
     snprintf(pod, sizeof pod, "%s/pod", tmp);
     snprintf(netns, sizeof netns, "%s/net", pod);
-    snprintf(cachedir, sizeof cachedir, "%s/cache", tmp);
     cr_assert_eq(mkdir(netdir, 0755), 0);
     cr_assert_eq(mkdir(plugdir, 0755), 0);
     /* Criterion runs each test in a process of its own: the pid makes names unique. */
@@ -208,7 +207,7 @@ Test(cni, add_del_bridge_portmap)
 
     crio_cni_result *res = NULL;
     int64_t t0 = crio_monotonic_ms();
-    cr_assert_eq(crio_cni_add(&res, g_cni, &g_att), 0, "%s", errmsg());
+    cr_assert_eq(crio_cni_add(&res, g_cni, &g_att, NULL), 0, "%s", errmsg());
     int64_t add_ms = ms_since(t0);
     cr_assert_eq(crio_cni_result_ip_count(res), 1, "%s", crio_cni_result_json(res));
     const char *ip = crio_cni_result_ip(res, 0);
@@ -230,15 +229,8 @@ Test(cni, add_del_bridge_portmap)
     cr_assert_not_null(strstr(rules, "c0ffee"), "no portmap rules for the container");
     free(rules);
 
-    /* The cache round-trips what DEL needs. */
-    cr_assert_eq(crio_cni_cache_write(cachedir, "c0ffee", crio_cni_result_network(res),
-                                      crio_cni_result_config(res), crio_cni_result_json(res), rtconf),
-                 0, "%s", errmsg());
-    char *net = NULL, *conf = NULL, *result = NULL, *cached_rt = NULL;
-    cr_assert_eq(crio_cni_cache_read(cachedir, "c0ffee", &net, &conf, &result, &cached_rt), 0, "%s", errmsg());
-    cr_assert_str_eq(net, "crtnet");
-    cr_assert_not_null(strstr(cached_rt, "\"portMappings\""));
-    free(cached_rt);
+    /* What DEL needs round-trips through text, as a caller keeps it. */
+    char *conf = strdup(crio_cni_result_config(res)), *result = strdup(crio_cni_result_json(res));
     crio_cni_result *again = NULL;
     cr_assert_eq(crio_cni_result_parse(&again, result, strlen(result)), 0);
     cr_assert_str_eq(crio_cni_result_ip(again, 0), ip);
@@ -257,24 +249,26 @@ Test(cni, add_del_bridge_portmap)
 
     /* DEL again: nothing to do, still fine. */
     cr_assert_eq(crio_cni_del(g_cni, &g_att, conf, result), 0, "%s", errmsg());
-    cr_assert_eq(crio_cni_cache_remove(cachedir, "c0ffee"), 0);
-    cr_assert_eq(crio_cni_cache_read(cachedir, "c0ffee", NULL, NULL, NULL, NULL), CRIO_ENOTFOUND);
-    /* An ADD in flight is recorded without a result. */
-    cr_assert_eq(crio_cni_cache_write(cachedir, "c0ffee", "crtnet", conf, NULL, NULL), 0, "%s", errmsg());
-    char *no_result = (char *)"x", *no_rt = (char *)"x";
-    cr_assert_eq(crio_cni_cache_read(cachedir, "c0ffee", NULL, NULL, &no_result, &no_rt), 0, "%s", errmsg());
-    cr_assert_null(no_result);
-    cr_assert_null(no_rt);
-    cr_assert_eq(crio_cni_cache_remove(cachedir, "c0ffee"), 0);
+    /* ADD takes the configuration it is given, with no network loaded at all (what a caller prepared). */
+    crio_cni *none = NULL;
+    cr_assert_eq(crio_cni_load(&none, "/nonexistent/cni", dirs, NULL), 0);
+    crio_cni_result *res2 = NULL;
+    cr_assert_eq(crio_cni_add(&res2, none, &g_att, NULL), CRIO_EBUSY);
+    cr_assert_eq(crio_cni_add(&res2, none, &g_att, conf), 0, "%s", errmsg());
+    cr_assert_str_eq(crio_cni_result_network(res2), "crtnet");
+    cr_assert(allocated("crtnet", crio_cni_result_ip(res2, 0)));
+    cr_assert_eq(crio_cni_del(none, &g_att, conf, crio_cni_result_json(res2)), 0, "%s", errmsg());
+    cr_assert_eq(allocations("crtnet"), 0);
+    crio_cni_result_free(res2);
+    crio_cni_free(none);
     fprintf(stderr, "cni bridge+portmap: ADD %lld ms, DEL %lld ms\n", (long long)add_ms, (long long)del_ms);
-    free(net);
     free(conf);
     free(result);
     crio_cni_result_free(res);
 }
 
-/* A single-plugin .conf, 0.4.0 results, DEL after the netns is gone, from the cache alone. */
-Test(cni, single_conf_del_after_netns_gone_from_cache)
+/* A single-plugin .conf, 0.4.0 results, DEL after the netns and the config are gone, from what ADD gave back. */
+Test(cni, single_conf_del_after_netns_gone_from_what_add_gave)
 {
     char *b = bridge_conf();
     /* Insert name and cniVersion into the plugin object itself, as a .conf has them. */
@@ -283,13 +277,11 @@ Test(cni, single_conf_del_after_netns_gone_from_cache)
     load(NULL);
     cr_assert_eq(crio_ns_pin(pod, CRIO_PIN_NET, NULL), 0, "%s", errmsg());
     crio_cni_result *res = NULL;
-    cr_assert_eq(crio_cni_add(&res, g_cni, &g_att), 0, "%s", errmsg());
+    cr_assert_eq(crio_cni_add(&res, g_cni, &g_att, NULL), 0, "%s", errmsg());
     const char *ip = crio_cni_result_ip(res, 0);
     cr_assert_not_null(ip);
     cr_assert(allocated("crtone", ip));
-    cr_assert_eq(crio_cni_cache_write(cachedir, "c0ffee", crio_cni_result_network(res),
-                                      crio_cni_result_config(res), crio_cni_result_json(res), NULL),
-                 0);
+    char *conf = strdup(crio_cni_result_config(res)), *result = strdup(crio_cni_result_json(res));
     /* CHECK passes on a healthy attachment (portmap 1.1.1's CHECK wrongly wants IPv6 chains: not here). */
     cr_assert_eq(crio_cni_check(g_cni, &g_att, crio_cni_result_config(res), crio_cni_result_json(res)), 0, "%s",
                  errmsg());
@@ -300,8 +292,6 @@ Test(cni, single_conf_del_after_netns_gone_from_cache)
     crio_cni *fresh = NULL;
     cr_assert_eq(crio_cni_load(&fresh, netdir, dirs, NULL), 0);
     cr_assert_not(crio_cni_ready(fresh, NULL));
-    char *conf = NULL, *result = NULL;
-    cr_assert_eq(crio_cni_cache_read(cachedir, "c0ffee", NULL, &conf, &result, NULL), 0, "%s", errmsg());
     /* 0.4.0 has CHECK; the netns is gone, so it fails rather than pass vacuously. */
     cr_assert_lt(crio_cni_check(fresh, &g_att, conf, result), 0);
     cr_assert_eq(crio_cni_del(fresh, &g_att, conf, result), 0, "%s", errmsg());
@@ -348,7 +338,7 @@ Test(cni, load_order_default_and_invalid)
     cr_assert_not_null(strstr(why, "zzz"), "%s", why);
     free(why);
     crio_cni_result *res = NULL;
-    cr_assert_eq(crio_cni_add(&res, cni, &g_att), CRIO_EBUSY);
+    cr_assert_eq(crio_cni_add(&res, cni, &g_att, NULL), CRIO_EBUSY);
     crio_cni_free(cni);
 }
 
@@ -393,7 +383,6 @@ Test(cni, result_parsing_versions)
     crio_cni_result *r = NULL;
     cr_assert_eq(crio_cni_result_parse(&r, "[1]", 3), CRIO_EINVAL);
     cr_assert_lt(crio_cni_result_parse(&r, "{", 1), 0);
-    cr_assert_eq(crio_cni_cache_write(cachedir, "../evil", "n", "{}", "{}", NULL), CRIO_EINVAL);
     crio_cni *cni = NULL;
     cr_assert_eq(crio_cni_load(&cni, netdir, dirs, NULL), 0);
     cr_assert_eq(crio_cni_check(cni, &g_att, "{\"cniVersion\":\"0.3.1\",\"name\":\"x\",\"plugins\":[{\"type\":\"bridge\"}]}",
@@ -409,7 +398,7 @@ Test(cni, missing_plugin_named)
     load(NULL);
     cr_assert_eq(crio_ns_pin(pod, CRIO_PIN_NET, NULL), 0);
     crio_cni_result *res = NULL;
-    cr_assert_eq(crio_cni_add(&res, g_cni, &g_att), CRIO_EUNAVAILABLE);
+    cr_assert_eq(crio_cni_add(&res, g_cni, &g_att, NULL), CRIO_EUNAVAILABLE);
     cr_assert_not_null(strstr(errmsg(), "nosuchplugin"), "%s", errmsg());
     cr_assert_null(res);
 }
@@ -431,7 +420,7 @@ Test(cni, error_json_and_rollback)
     load(NULL);
     cr_assert_eq(crio_ns_pin(pod, CRIO_PIN_NET, NULL), 0);
     crio_cni_result *res = NULL;
-    cr_assert_eq(crio_cni_add(&res, g_cni, &g_att), CRIO_EINTERNAL);
+    cr_assert_eq(crio_cni_add(&res, g_cni, &g_att, NULL), CRIO_EINTERNAL);
     const char *m = errmsg();
     cr_assert(strstr(m, "boom from failer") && strstr(m, "try again") && strstr(m, "failer"), "%s", m);
     cr_assert_eq(allocations("crtfail"), 0, "rollback left an address allocated");
@@ -461,7 +450,7 @@ Test(cni, hanging_plugin_times_out)
     cr_assert_eq(crio_ns_pin(pod, CRIO_PIN_NET, NULL), 0);
     crio_cni_result *res = NULL;
     int64_t t0 = crio_monotonic_ms();
-    cr_assert_eq(crio_cni_add(&res, g_cni, &g_att), CRIO_ETIMEDOUT, "%s", errmsg());
+    cr_assert_eq(crio_cni_add(&res, g_cni, &g_att, NULL), CRIO_ETIMEDOUT, "%s", errmsg());
     int64_t took = ms_since(t0);
     cr_assert(took >= 500 && took < 10000, "took %lld ms", (long long)took);
     cr_assert_not_null(strstr(errmsg(), "hanger"), "%s", errmsg());
