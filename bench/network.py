@@ -385,9 +385,20 @@ def loadavg():
         return " ".join(f.read().split()[:3])
 
 
+IDLE_TRIM_S = 1.0   # crio-server trims its heap after a second without calls (server/grpc/server.c)
+
+
 def settle_rss(srv):
-    time.sleep(0.3)
-    return vm_rss_kib(srv.proc.pid)
+    """VmRSS once the server is idle: past its idle trim, and steady (two readings 0.2 s apart agree)."""
+    time.sleep(IDLE_TRIM_S + 0.3)
+    deadline, last = time.monotonic() + 5, vm_rss_kib(srv.proc.pid)
+    while time.monotonic() < deadline:
+        time.sleep(0.2)
+        now = vm_rss_kib(srv.proc.pid)
+        if now == last:
+            break
+        last = now
+    return last
 
 
 def round_trip(srv, net, rnd, pods, threads, port_base):

@@ -108,6 +108,7 @@ struct grpc_server {
     void *shutdown_arg;
     uv_async_t async;
     uv_check_t check;           /* writes srv->dirty once per loop iteration */
+    uv_timer_t idle_trim;       /* a second after the last call: the heap goes back to the OS */
     struct conn *dirty;
     pthread_mutex_t mu;
     grpc_stream_writer *notify_head;
@@ -299,6 +300,30 @@ static void respond_unary(struct call *call)
 
 /* ---- running handlers ---- */
 
+#define IDLE_TRIM_MS 1000
+
+static void idle_trim_cb(uv_timer_t *t)
+{
+    grpc_server *srv = t->data;
+#ifdef __GLIBC__
+    if (srv->active_calls == 0)
+        malloc_trim(0);
+#else
+    (void)srv;
+#endif
+}
+
+/*
+ * After a burst of calls the thread pool's malloc arenas hold freed memory;
+ * a kubelet never closes its connection, so the server trims its heap once
+ * it has had no call for a second rather than when connections close.
+ */
+static void calls_done(grpc_server *srv)
+{
+    if (srv->active_calls == 0 && !srv->shutting_down)
+        uv_timer_start(&srv->idle_trim, idle_trim_cb, IDLE_TRIM_MS, 0);
+}
+
 static void work_cb(uv_work_t *req)
 {
     struct call *call = req->data;
@@ -311,6 +336,7 @@ static void after_work_cb(uv_work_t *req, int status)
     grpc_server *srv = call->srv;
     call->work_pending = false;
     srv->active_calls--;
+    calls_done(srv);
     if (status == UV_ECANCELED && call->reply.status == GRPC_OK && !call->reply.body)
         call->reply.status = GRPC_CANCELLED;
     respond_unary(call);
@@ -412,6 +438,7 @@ static void stream_progress(grpc_stream_writer *w)
     if (finished && call->work_pending) {
         call->work_pending = false;
         call->srv->active_calls--;
+        calls_done(call->srv);
         if (call->state != CALL_RESPONDED) {
             call->state = CALL_RESPONDED;
             stop_timer(call);
@@ -1062,6 +1089,10 @@ int grpc_server_new(grpc_server **out, uv_loop_t *loop, const grpc_server_option
     uv_check_init(loop, &srv->check);
     srv->check.data = srv;
     srv->handles_open++;
+    uv_timer_init(loop, &srv->idle_trim);
+    srv->idle_trim.data = srv;
+    uv_unref((uv_handle_t *)&srv->idle_trim); /* never what keeps the loop running */
+    srv->handles_open++;
     *out = srv;
     return 0;
 }
@@ -1160,6 +1191,7 @@ static void shutdown_check(grpc_server *srv)
     if (srv->active_calls == 0 && !srv->conns && !uv_is_closing((uv_handle_t *)&srv->async)) {
         uv_close((uv_handle_t *)&srv->async, handle_closed);
         uv_close((uv_handle_t *)&srv->check, handle_closed);
+        uv_close((uv_handle_t *)&srv->idle_trim, handle_closed);
         return;
     }
     if (srv->handles_open == 0 && srv->shutdown_done) {

@@ -41,7 +41,7 @@ class UnimplementedTest(CrioTestCase):
         # an empty request that must name something) for the implemented
         # ones, UNIMPLEMENTED naming the method otherwise -- never UNKNOWN
         # or a dropped connection.
-        implemented = {"Version", "Status", "RuntimeConfig", "ListImages", "ImageFsInfo", "ListPodSandbox",
+        implemented = {"Version", "Status", "RuntimeConfig", "UpdateRuntimeConfig", "ListImages", "ImageFsInfo", "ListPodSandbox",
                        "ListContainers", "ListContainerStats", "ListPodSandboxStats"}
         need_a_name = {"PullImage", "ImageStatus", "RemoveImage"}
         # Pod and container calls with an empty request: they must name a pod or container.

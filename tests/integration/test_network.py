@@ -971,6 +971,14 @@ class ReadinessTest(NetTestCase):
             runtime_config=api.RuntimeConfig(network_config=api.NetworkConfig(pod_cidr="10.78.0.0/16"))))
         self.assertIsInstance(r, api.UpdateRuntimeConfigResponse)
         self.assertTrue(self.runtime_status(env)["NetworkReady"].status)
+        # Dual stack is one CIDR per family; anything else is refused, naming it.
+        call(env.ch, "UpdateRuntimeConfig", api.UpdateRuntimeConfigRequest(
+            runtime_config=api.RuntimeConfig(network_config=api.NetworkConfig(pod_cidr="10.78.0.0/16,fd00:78::/64"))))
+        for bad in ("10.78.0.0", "10.78.0.0/33", "nonsense/8", "10.1.0.0/16,10.2.0.0/16,fd00::/64"):
+            with self.subTest(pod_cidr=bad):
+                self.assertRpcError(lambda: call(env.ch, "UpdateRuntimeConfig", api.UpdateRuntimeConfigRequest(
+                    runtime_config=api.RuntimeConfig(network_config=api.NetworkConfig(pod_cidr=bad)))),
+                    grpc.StatusCode.INVALID_ARGUMENT, "pod CIDR")
 
 
 # ---------------------------------------------------------------- restart
