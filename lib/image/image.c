@@ -305,6 +305,7 @@ struct pull {
     const crio_pull_options *opts;
     struct layer_job *layers;
     size_t nlayers;
+    size_t *order;     /* indexes into layers, in the order workers take them */
     atomic_size_t next;
     pthread_mutex_t mu;
     int err;           /* first error */
@@ -373,10 +374,12 @@ static int unpack_layer(crio_store *st, struct layer_job *l, int blob_fd, const 
  * filled by the download and lent to the reader in order.  It replaces a
  * pipe, which cost two copies through the kernel, a page allocation and
  * memory-cgroup charge per 4 KiB and two system calls per piece; here the
- * bytes are copied once, and the threads meet once per QCHUNK.
+ * bytes are copied once, and the threads meet once per QCHUNK: curl's
+ * buffer size, and small enough that a chunk is still in the L2 cache when
+ * the reader inflates it (1 MiB chunks cost ~10% more CPU per pull).
  */
 #define QN 4
-#define QCHUNK (1u << 20)
+#define QCHUNK (256u << 10)
 
 struct blob_queue {
     pthread_mutex_t mu;
@@ -522,8 +525,8 @@ static void *stream_dl_main(void *arg)
 
 /*
  * Downloads and unpacks a layer at once, through a blob_queue: no temporary
- * blob file (written, read back, and written to disk by the commit's
- * syncfs), and the layer unpacks while it downloads.  The unpacker is
+ * blob file (written, read back, and written to disk by the pull's
+ * crio_store_sync), and the layer unpacks while it downloads.  The unpacker is
  * hardened against hostile archives either way; nothing is published unless
  * the blob matches its digest and size (checked by the download at its end)
  * and the tar stream matches the diff_id.  Returns CRIO_EABORTED when the
@@ -585,7 +588,7 @@ static int fetch_layer(struct pull *p, struct layer_job *l)
     crio_unpack_result res;
     if (e == 0)
         e = unpack_layer(st, l, fd, NULL, &dir, &res);
-    /* The blob is not needed any more: dropped before the commit's syncfs would write it out. */
+    /* The blob is not needed any more: dropped before the pull's crio_store_sync would write it out. */
     unlink(tmp);
     (void)!ftruncate(fd, 0);
     if (e == 0)
@@ -607,7 +610,7 @@ static void *layer_worker(void *arg)
         pthread_mutex_unlock(&p->mu);
         if (failed)
             break;
-        struct layer_job *l = &p->layers[i];
+        struct layer_job *l = &p->layers[p->order[i]];
         crio_store *st = p->c->store;
         if (crio_store_layer_exists(st, l->chain_id))
             continue;
@@ -624,8 +627,34 @@ static void *layer_worker(void *arg)
     return NULL;
 }
 
+/*
+ * Largest layers first when several download at once (overlay: layers are
+ * independent): the last layer to start is then a small one, and the pull
+ * does not end on a big layer downloading alone while the other workers
+ * idle.  Ties keep the manifest's order.  One worker (vfs: each layer builds
+ * on its parent) keeps that order.
+ */
+static int layer_order(struct pull *p, int64_t workers)
+{
+    if (!(p->order = calloc(p->nlayers + 1, sizeof *p->order)))
+        return crio_error_oom();
+    for (size_t i = 0; i < p->nlayers; i++) {
+        size_t j = i;
+        /* Insertion sort: MAX_LAYERS is small and the result must be stable. */
+        while (workers > 1 && j > 0 && p->layers[p->order[j - 1]].size < p->layers[i].size) {
+            p->order[j] = p->order[j - 1];
+            j--;
+        }
+        p->order[j] = i;
+    }
+    return 0;
+}
+
 static int run_layer_workers(struct pull *p, int64_t max_workers)
 {
+    int e = layer_order(p, max_workers);
+    if (e < 0)
+        return e;
     size_t n = p->nlayers < (size_t)max_workers ? p->nlayers : (size_t)max_workers;
     pthread_t threads[64];
     size_t started = 0;
@@ -896,6 +925,9 @@ static int pull_image(crio *c, const struct source *src, const char *name, const
     if ((e = store_bytes(c, mdigest, body, len)) < 0 ||
         (idigest[0] && (e = store_bytes(c, idigest, idx_body, strlen(idx_body))) < 0))
         goto out;
+    /* Every layer the record will name (ours, or published by a concurrent pull) durable before it. */
+    if ((e = crio_store_sync(c->store)) < 0)
+        goto out;
 
     /* The record. */
     uint64_t size = 0;
@@ -944,6 +976,7 @@ out:
         free(msg);
     }
     free(p.layers);
+    free(p.order);
     free(p.errmsg);
     pthread_mutex_destroy(&p.mu);
     return e;

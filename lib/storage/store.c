@@ -37,6 +37,20 @@ struct crio_store {
     pthread_cond_t claims_cv;
     struct claim *claims;
     struct claim *pins;  /* under claims_mu */
+    /*
+     * Layers and blobs are published without a sync of their own;
+     * crio_store_sync is the barrier an image record waits for.
+     * `published` counts their renames, bumped in the same pub_mu section
+     * as the rename, so a thread that saw one in place reads a count that
+     * includes it.  `synced` is the count a completed syncfs read before it
+     * started (sync_mu is held across the syncfs, so a waiter finds it
+     * done, not half done).
+     */
+    pthread_mutex_t pub_mu;
+    uint64_t published;  /* under pub_mu */
+    pthread_mutex_t sync_mu;
+    uint64_t synced;     /* under sync_mu */
+    bool blobs_apart;    /* blobs/ is on another filesystem than layers/ (a mount): synced too */
 };
 
 static bool valid_digest(const char *d)
@@ -80,6 +94,8 @@ void crio_store_close(crio_store *s)
     pthread_mutex_destroy(&s->mu);
     pthread_mutex_destroy(&s->claims_mu);
     pthread_cond_destroy(&s->claims_cv);
+    pthread_mutex_destroy(&s->pub_mu);
+    pthread_mutex_destroy(&s->sync_mu);
     free(s->root);
     free(s);
 }
@@ -194,12 +210,21 @@ int crio_store_open(crio_store **out, const char *root, const char *driver)
     pthread_mutex_init(&s->mu, NULL);
     pthread_mutex_init(&s->claims_mu, NULL);
     pthread_cond_init(&s->claims_cv, NULL);
+    pthread_mutex_init(&s->pub_mu, NULL);
+    pthread_mutex_init(&s->sync_mu, NULL);
+    /* Layers and blobs already here were synced before any record named them, and open
+     * removes the others; still, this process's first barrier syncs once rather than rely on that. */
+    s->published = 1;
     if (!(s->root = strdup(root)))
         return crio_error_oom();
     int e;
     if ((e = open_dir(&s->blobs_fd, root, "blobs/sha256")) < 0 || (e = open_dir(&s->layers_fd, root, "layers")) < 0 ||
         (e = open_dir(&s->images_fd, root, "images")) < 0 || (e = open_dir(&s->tmp_fd, root, "tmp")) < 0)
         return crio_error_wrap(e, "open store %s", root);
+    struct stat bst, lst;
+    if (fstat(s->blobs_fd, &bst) < 0 || fstat(s->layers_fd, &lst) < 0)
+        return crio_error_sys(errno, "open store %s", root);
+    s->blobs_apart = bst.st_dev != lst.st_dev;
     if ((e = remove_leftovers(s)) < 0 || (e = settle_driver(s, driver)) < 0)
         return e;
     /* Layers an interrupted pull finished but no image names. */
@@ -246,13 +271,13 @@ int crio_store_blob_commit(crio_store *s, const char *tmp_path, const char *dige
 {
     if (!valid_digest(digest))
         return crio_error_set(CRIO_EINVAL, "invalid digest \"%s\"", digest);
-    _cleanup_close_ int fd = open(tmp_path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || fsync(fd) < 0)
-        return crio_error_sys(errno, "sync %s", tmp_path);
-    if (renameat(AT_FDCWD, tmp_path, s->blobs_fd, digest + 7) < 0)
-        return crio_error_sys(errno, "store blob %s", digest);
-    fsync(s->blobs_fd);
-    return 0;
+    /* No fsync: durable at the pull's crio_store_sync, as layers (see crio_store_layer_commit). */
+    pthread_mutex_lock(&s->pub_mu);
+    int err = renameat(AT_FDCWD, tmp_path, s->blobs_fd, digest + 7) < 0 ? errno : 0;
+    if (!err)
+        s->published++;
+    pthread_mutex_unlock(&s->pub_mu);
+    return err ? crio_error_sys(err, "store blob %s", digest) : 0;
 }
 
 int crio_store_blob_read(const crio_store *s, const char *digest, char **data, size_t *len, size_t max)
@@ -353,25 +378,52 @@ int crio_store_layer_commit(crio_store *s, const char *tmp_dir, const char *chai
         !crio_json_add_string(meta, "parent", parent_chain ? parent_chain : "") ||
         !cJSON_AddNumberToObject(meta, "size", (double)size))
         return crio_error_oom();
-    _cleanup_free_ char *mpath = NULL;
-    if (asprintf(&mpath, "%s/layer.json", tmp_dir) < 0)
+    _cleanup_free_ char *text = cJSON_PrintUnformatted(meta), *mpath = NULL;
+    if (!text || asprintf(&mpath, "%s/layer.json", tmp_dir) < 0)
         return crio_error_oom();
-    int e = crio_json_write_file(mpath, meta, 0600);
+    int e = crio_fs_write_atomic_volatile(mpath, text, strlen(text), 0600);
     if (e < 0)
         return e;
-    _cleanup_close_ int dfd = open(tmp_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0)
-        syncfs(dfd); /* the unpacked files reach the disk before the layer is published */
-    if (renameat(AT_FDCWD, tmp_dir, s->layers_fd, chain_id + 7) < 0) {
-        int err = errno;
+    /*
+     * No sync here, of layer.json or of the files: the layer is complete in
+     * the page cache, so a kill -9 from now on leaves it whole, and only a
+     * power loss can lose its data before crio_store_sync, which the record
+     * of any image naming it waits for.  Until then no record names it, and
+     * layers no record names are removed at the next open.  One syncfs per
+     * pull instead of one per layer: each flushed the whole filesystem
+     * (other writers' data too) and stalled the worker before its next layer.
+     */
+    pthread_mutex_lock(&s->pub_mu);
+    int err = renameat(AT_FDCWD, tmp_dir, s->layers_fd, chain_id + 7) < 0 ? errno : 0;
+    if (!err)
+        s->published++;
+    pthread_mutex_unlock(&s->pub_mu);
+    if (err) {
         if ((err == EEXIST || err == ENOTEMPTY) && crio_store_layer_exists(s, chain_id)) {
             crio_fs_remove_tree(AT_FDCWD, tmp_dir);
             return 0;
         }
         return crio_error_sys(err, "publish layer %s", chain_id);
     }
-    fsync(s->layers_fd);
     return 0;
+}
+
+int crio_store_sync(crio_store *s)
+{
+    pthread_mutex_lock(&s->pub_mu);
+    uint64_t want = s->published;
+    pthread_mutex_unlock(&s->pub_mu);
+    int rc = 0;
+    pthread_mutex_lock(&s->sync_mu);
+    /* A syncfs that started after every layer and blob we may name was renamed into place covers them. */
+    if (s->synced < want) {
+        if (syncfs(s->layers_fd) < 0 || (s->blobs_apart && syncfs(s->blobs_fd) < 0))
+            rc = crio_error_sys(errno, "store %s: sync", s->root);
+        else
+            s->synced = want;
+    }
+    pthread_mutex_unlock(&s->sync_mu);
+    return rc;
 }
 
 /* ---- images ---- */

@@ -12,6 +12,9 @@
  *
  * Everything becomes visible by an atomic rename only once it is complete,
  * so an interrupted pull leaves only temporaries, which the next open removes.
+ * Blobs and layers are not synced one by one: crio_store_sync, once per pull
+ * before the image record is written, makes them durable, so that after a
+ * power loss a record never names lost content.
  * Layers carry no reference count: a layer is garbage once no image record
  * names it, which a crash cannot make inconsistent.
  */
@@ -45,7 +48,8 @@ int crio_store_blob_path(char **out, const crio_store *s, const char *digest);
 bool crio_store_blob_exists(const crio_store *s, const char *digest);
 /* A new temporary file under ROOT/tmp for a download; the caller owns fd and path. */
 int crio_store_tmp_file(const crio_store *s, int *fd, char **path);
-/* Moves a verified temporary file into place as blob `digest` (fsync + rename). */
+/* Moves a verified temporary file into place as blob `digest` (a rename: durable at the next
+ * crio_store_sync, as a layer). */
 int crio_store_blob_commit(crio_store *s, const char *tmp_path, const char *digest);
 /* Reads a blob of at most `max` bytes (NUL-terminated; caller frees). */
 int crio_store_blob_read(const crio_store *s, const char *digest, char **data, size_t *len, size_t max);
@@ -66,9 +70,19 @@ int crio_store_layer_dir(char **out, const crio_store *s, const char *chain_id);
 /* A fresh temporary directory for unpacking (ROOT/layers/.tmp-XXXXXX, with an empty diff/ inside). */
 int crio_store_layer_tmp(const crio_store *s, char **dir);
 /* Publishes an unpacked temporary layer as `chain_id` with its metadata.  If
- * another pull published it meanwhile, the temporary is removed and 0 returned. */
+ * another pull published it meanwhile, the temporary is removed and 0 returned.
+ * The layer is complete for this boot but not yet durable: see crio_store_sync. */
 int crio_store_layer_commit(crio_store *s, const char *tmp_dir, const char *chain_id, const char *diff_id,
                             const char *parent_chain, uint64_t size);
+/*
+ * Makes every layer and blob published so far (by any thread: every one the
+ * caller has seen in place) durable: a layer's files, layer.json and name, a
+ * blob's content and name.  Call it before writing an image record that names
+ * them, so that after a power loss no record names a layer or blob whose
+ * content was lost (unnamed ones are removed at the next open).  Returns at
+ * once when a completed sync already covers them; one syncfs otherwise.
+ */
+int crio_store_sync(crio_store *s);
 /* Deletes every layer no image record names; returns how many were deleted or <0. */
 int crio_store_layers_gc(crio_store *s);
 

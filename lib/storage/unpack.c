@@ -3,7 +3,7 @@
  *
  * Two threads share the work, as `tar -xzf` shares it with gzip: a reader
  * thread reads the blob, decompresses it (zlib / libzstd) and hashes the
- * uncompressed tar stream (the diff_id) into a small ring of 1 MiB buffers;
+ * uncompressed tar stream (the diff_id) into a small ring of 256 KiB buffers;
  * the calling thread parses the tar stream with libarchive (tar format only,
  * no filters) from those buffers and writes the entries.  The reader always
  * runs to the end of the blob, so the hash covers the whole stream even when
@@ -46,7 +46,9 @@
 #include "base/error.h"
 #include "base/log.h"
 
-#define CHUNK (1u << 20) /* read and decompression buffer size */
+/* Read and decompression buffer size: small enough that a buffer is still in the L2 cache
+ * when the other thread reads it (1 MiB cost ~10% more CPU per pull: cache misses, page faults). */
+#define CHUNK (256u << 10)
 #define NBUF 4           /* decompressed buffers in flight between the threads */
 #define MAX_SYMLINKS 40  /* as the kernel's limit when resolving a path */
 
@@ -1106,6 +1108,22 @@ static int dir_meta(struct ctx *c, int fd)
 }
 
 
+/*
+ * Starts writing back [from, to) of a file being unpacked, without waiting
+ * (the store's sync at the end of a pull waits), and returns `to`.  A layer
+ * is made durable before an image names it; started early, the disk writes
+ * overlap the rest of the download instead of all waiting at its end.  Big
+ * files only: small ones are left to that sync, which batches them.  A
+ * failure only means the later sync does the work.
+ */
+#define WRITEBACK_CHUNK (8 << 20) /* while a file is written */
+#define WRITEBACK_MIN (1 << 20)   /* what is left when it ends */
+static int64_t start_writeback(int fd, int64_t from, int64_t to)
+{
+    (void)sync_file_range(fd, from, to - from, SYNC_FILE_RANGE_WRITE);
+    return to;
+}
+
 static int do_file(struct ctx *c, int pfd, const char *name)
 {
     uid_t uid;
@@ -1123,7 +1141,7 @@ static int do_file(struct ctx *c, int pfd, const char *name)
     }
     if (fd < 0)
         return entry_err(c, errno, "create");
-    int64_t pos = 0;
+    int64_t pos = 0, kicked = 0; /* written, and handed to writeback */
     for (;;) {
         const void *buf;
         size_t size;
@@ -1143,7 +1161,11 @@ static int do_file(struct ctx *c, int pfd, const char *name)
         if (size && crio_fs_write_all(fd, buf, size) < 0)
             return entry_err(c, errno, "write");
         pos += (int64_t)size;
+        if (pos - kicked >= WRITEBACK_CHUNK)
+            kicked = start_writeback(fd, kicked, pos);
     }
+    if (pos - kicked >= WRITEBACK_MIN)
+        start_writeback(fd, kicked, pos);
     if (sym_archive_entry_size_is_set(c->e) && pos < sym_archive_entry_size(c->e) &&
         ftruncate(fd, sym_archive_entry_size(c->e)) < 0)
         return entry_err(c, errno, "truncate");
