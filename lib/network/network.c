@@ -546,10 +546,9 @@ int crio_net_attach(crio_net_attachment *out, crio_net *n, const crio_net_pod *p
     return e;
 }
 
-int crio_net_detach(crio_net *n, const crio_net_pod *pod, const cJSON *record)
+/* Runs DEL, or CHECK (`check`), with what the record holds; plugin dirs and timeout are the current ones. */
+static int run_recorded(crio_net *n, const crio_net_pod *pod, const cJSON *record, bool check)
 {
-    if (!record)
-        return 0; /* never attached, or already detached */
     _cleanup_(conf_putp) struct net_conf *c = current(n);
     if (!c)
         return crio_error_code(crio_error_last());
@@ -558,22 +557,20 @@ int crio_net_detach(crio_net *n, const crio_net_pod *pod, const cJSON *record)
     if (e < 0)
         return e;
     crio_cni_attach a = attach_of(pod, t.rtconf);
-    if ((e = crio_cni_del(c->cni, &a, t.config, t.result)) < 0)
-        return crio_error_wrap(e, "network DEL");
-    return 0;
+    return check ? crio_cni_check(c->cni, &a, t.config, t.result) : crio_cni_del(c->cni, &a, t.config, t.result);
+}
+
+int crio_net_detach(crio_net *n, const crio_net_pod *pod, const cJSON *record)
+{
+    if (!record)
+        return 0; /* never attached, or already detached */
+    int e = run_recorded(n, pod, record, false);
+    return e < 0 ? crio_error_wrap(e, "network DEL") : 0;
 }
 
 int crio_net_check(crio_net *n, const crio_net_pod *pod, const cJSON *record)
 {
     if (!cJSON_GetObjectItemCaseSensitive(record, "result"))
         return crio_error_set(CRIO_ENOTFOUND, "network of pod %s: not attached", pod->id);
-    _cleanup_(conf_putp) struct net_conf *c = current(n);
-    if (!c)
-        return crio_error_code(crio_error_last());
-    _cleanup_(record_text_clear) struct record_text t;
-    int e = record_text(&t, record);
-    if (e < 0)
-        return e;
-    crio_cni_attach a = attach_of(pod, t.rtconf);
-    return crio_cni_check(c->cni, &a, t.config, t.result);
+    return run_recorded(n, pod, record, true);
 }
