@@ -134,9 +134,11 @@ static void drain_watch(crio_net *n)
             break;
         for (char *p = buf; p < buf + len;) {
             const struct inotify_event *ev = (const struct inotify_event *)p;
-            n->dirty = true;
+            /* Events of a watch replaced earlier (its IN_IGNORED) are stale, not changes. */
+            if (ev->wd == n->wd || (ev->mask & IN_Q_OVERFLOW))
+                n->dirty = true;
             /* The directory itself went (or was moved away): watch the path again. */
-            if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED | IN_Q_OVERFLOW))
+            if (ev->wd == n->wd && (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED)))
                 rewatch = true;
             p += sizeof *ev + ev->len;
         }

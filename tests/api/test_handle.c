@@ -182,6 +182,49 @@ Test(handle, log_handler_receives_library_lines)
     cr_assert_geq(lines, 1, "the debug line naming the root reached the handler");
 }
 
+/* The configuration directory is read again only when something in it changed, also after a reload. */
+Test(handle, network_dir_is_read_only_after_a_change)
+{
+    char path[160];
+    snprintf(path, sizeof path, "%s/net.d/10-a.conflist", dir);
+    FILE *f = fopen(path, "w");
+    fputs("{\"cniVersion\":\"1.0.0\",\"name\":\"a\",\"plugins\":[{\"type\":\"loopback\"}]}", f);
+    fclose(f);
+    crio *c = NULL;
+    cr_assert_eq(crio_open(&c, cfg), 0, "%s", errmsg());
+    crio_config *next = NULL;
+    cr_assert_eq(crio_config_copy(&next, cfg), 0);
+    cr_assert_eq(crio_reload(c, next), 0, "%s", errmsg()); /* the watch is replaced */
+    crio_config_free(next);
+    lines = 0;
+    crio_log_set_handler(count_lines, "CNI: default network");
+    crio_status *st = NULL;
+    for (int i = 0; i < 3; i++) {
+        cr_assert_eq(crio_status_get(&st, c), 0);
+        cr_assert_eq(crio_status_condition_ok(st, 1), 1);
+        crio_status_free(st);
+    }
+    cr_assert_eq(lines, 0, "the directory was read again %d times without a change", lines);
+    /* A change is read once. */
+    cr_assert_eq(unlink(path), 0);
+    for (int i = 0; i < 2; i++) {
+        cr_assert_eq(crio_status_get(&st, c), 0);
+        cr_assert_eq(crio_status_condition_ok(st, 1), 0);
+        crio_status_free(st);
+    }
+    f = fopen(path, "w");
+    fputs("{\"cniVersion\":\"1.0.0\",\"name\":\"a\",\"plugins\":[{\"type\":\"loopback\"}]}", f);
+    fclose(f);
+    for (int i = 0; i < 3; i++) {
+        cr_assert_eq(crio_status_get(&st, c), 0);
+        cr_assert_eq(crio_status_condition_ok(st, 1), 1);
+        crio_status_free(st);
+    }
+    crio_log_set_handler(NULL, NULL);
+    cr_assert_eq(lines, 1, "the new file was loaded %d times", lines);
+    crio_close(c);
+}
+
 Test(handle, open_rejects_invalid_config)
 {
     cr_assert_eq(crio_config_set(cfg, "crio.runroot", "not/absolute"), 0);
