@@ -27,8 +27,8 @@ SOFILE := libcrio.so.$(VERSION)
 
 # libcrio.so links PKGS_LIB_LINK.  It only dlopens PKGS_LIB_DLOPEN, at the first image
 # operation (lib/base/dlopen.c): their headers are used, their libraries are not linked.
-PKGS_LIB_LINK := libcjson zlib libzstd
-PKGS_LIB_DLOPEN := libarchive libcrypto libcurl
+PKGS_LIB_LINK := libcjson
+PKGS_LIB_DLOPEN := libarchive libcrypto libcurl zlib libzstd
 PKGS_LIB := $(PKGS_LIB_LINK) $(PKGS_LIB_DLOPEN)
 PKGS_SERVER := libuv libnghttp2 libprotobuf-c libcjson
 PKGS_CLI := libnghttp2 libprotobuf-c libcjson yaml-0.1

@@ -1,4 +1,4 @@
-/* libcurl, libarchive and libcrypto, dlopen'ed at first use (see dlopen.h). */
+/* libcurl, libarchive, libcrypto, zlib and libzstd, dlopen'ed at first use (see dlopen.h). */
 #include "base/dlopen.h"
 
 #include <dlfcn.h>
@@ -13,6 +13,8 @@
 CRIO_DL_CURL_SYMBOLS(DL_DEFINE)
 CRIO_DL_ARCHIVE_SYMBOLS(DL_DEFINE)
 CRIO_DL_CRYPTO_SYMBOLS(DL_DEFINE)
+CRIO_DL_ZLIB_SYMBOLS(DL_DEFINE)
+CRIO_DL_ZSTD_SYMBOLS(DL_DEFINE)
 
 /* Names, and the assignment of resolved addresses to the typed pointers, in list order. */
 #define DL_NAME(name) #name,
@@ -21,10 +23,14 @@ CRIO_DL_CRYPTO_SYMBOLS(DL_DEFINE)
 static const char *const curl_names[] = { CRIO_DL_CURL_SYMBOLS(DL_NAME) };
 static const char *const archive_names[] = { CRIO_DL_ARCHIVE_SYMBOLS(DL_NAME) };
 static const char *const crypto_names[] = { CRIO_DL_CRYPTO_SYMBOLS(DL_NAME) };
+static const char *const zlib_names[] = { CRIO_DL_ZLIB_SYMBOLS(DL_NAME) };
+static const char *const zstd_names[] = { CRIO_DL_ZSTD_SYMBOLS(DL_NAME) };
 
 static void curl_assign(void *const *p) { CRIO_DL_CURL_SYMBOLS(DL_ASSIGN) }
 static void archive_assign(void *const *p) { CRIO_DL_ARCHIVE_SYMBOLS(DL_ASSIGN) }
 static void crypto_assign(void *const *p) { CRIO_DL_CRYPTO_SYMBOLS(DL_ASSIGN) }
+static void zlib_assign(void *const *p) { CRIO_DL_ZLIB_SYMBOLS(DL_ASSIGN) }
+static void zstd_assign(void *const *p) { CRIO_DL_ZSTD_SYMBOLS(DL_ASSIGN) }
 
 int crio_dl_open(void **handle, const char *soname, const char *const *names, void **out, size_t n)
 {
@@ -81,8 +87,12 @@ static struct dl_lib libs[] = {
       NULL, PTHREAD_ONCE_INIT, NULL, 0, "" },
     { "libcrypto.so.3", "libssl3", NULL, crypto_names, CRIO_ARRAY_SIZE(crypto_names), crypto_assign, NULL,
       PTHREAD_ONCE_INIT, NULL, 0, "" },
+    { "libz.so.1", "zlib1g", NULL, zlib_names, CRIO_ARRAY_SIZE(zlib_names), zlib_assign, NULL, PTHREAD_ONCE_INIT,
+      NULL, 0, "" },
+    { "libzstd.so.1", "libzstd1", NULL, zstd_names, CRIO_ARRAY_SIZE(zstd_names), zstd_assign, NULL,
+      PTHREAD_ONCE_INIT, NULL, 0, "" },
 };
-enum { LIB_CURL, LIB_ARCHIVE, LIB_CRYPTO };
+enum { LIB_CURL, LIB_ARCHIVE, LIB_CRYPTO, LIB_ZLIB, LIB_ZSTD };
 
 static void lib_load(struct dl_lib *l)
 {
@@ -107,6 +117,8 @@ static void lib_load(struct dl_lib *l)
 static void load_curl(void) { lib_load(&libs[LIB_CURL]); }
 static void load_archive(void) { lib_load(&libs[LIB_ARCHIVE]); }
 static void load_crypto(void) { lib_load(&libs[LIB_CRYPTO]); }
+static void load_zlib(void) { lib_load(&libs[LIB_ZLIB]); }
+static void load_zstd(void) { lib_load(&libs[LIB_ZSTD]); }
 
 static int lib_result(struct dl_lib *l, void (*load)(void))
 {
@@ -128,6 +140,12 @@ int crio_dl_archive(void)
 int crio_dl_crypto(void)
 {
     return lib_result(&libs[LIB_CRYPTO], load_crypto);
+}
+
+int crio_dl_decompress(void)
+{
+    int e = lib_result(&libs[LIB_ZLIB], load_zlib);
+    return e < 0 ? e : lib_result(&libs[LIB_ZSTD], load_zstd);
 }
 
 int crio_dl_test_replace(const char *soname, const char *replacement)

@@ -1,7 +1,7 @@
 /*
- * libcurl, libarchive and libcrypto, loaded at first use.
+ * libcurl, libarchive, libcrypto, zlib and libzstd, loaded at first use.
  *
- * These three (and the ~40 libraries they pull in: gnutls, krb5, ldap, ICU,
+ * These (and the ~40 libraries they pull in: gnutls, krb5, ldap, ICU,
  * libxml2, libstdc++, ...) are needed only by image operations, so libcrio.so
  * does not link them: a program that links libcrio maps them only when it
  * first pulls, imports or unpacks an image.  As systemd does for its optional
@@ -28,6 +28,8 @@
 #include <curl/curl.h>
 #include <openssl/evp.h>
 #include <stddef.h>
+#include <zlib.h>
+#include <zstd.h>
 
 /* Every function libcrio calls in each library (add a name here to use it). */
 #define CRIO_DL_CURL_SYMBOLS(X)                                                                              \
@@ -49,10 +51,19 @@
     X(EVP_DecodeBlock) X(EVP_Digest) X(EVP_DigestFinal_ex) X(EVP_DigestInit_ex) X(EVP_DigestUpdate)         \
     X(EVP_MD_CTX_free) X(EVP_MD_CTX_new) X(EVP_sha256)
 
+/* Layer decompression (inflateInit2 is zlib's macro around inflateInit2_). */
+#define CRIO_DL_ZLIB_SYMBOLS(X) X(inflate) X(inflateEnd) X(inflateInit2_) X(inflateReset) X(inflateValidate)
+
+#define CRIO_DL_ZSTD_SYMBOLS(X)                                                                              \
+    X(ZSTD_createDStream) X(ZSTD_decompressStream) X(ZSTD_freeDStream) X(ZSTD_getErrorName)                 \
+    X(ZSTD_initDStream) X(ZSTD_isError)
+
 #define CRIO_DL_DECLARE(name) extern __typeof__(name) *sym_##name;
 CRIO_DL_CURL_SYMBOLS(CRIO_DL_DECLARE)
 CRIO_DL_ARCHIVE_SYMBOLS(CRIO_DL_DECLARE)
 CRIO_DL_CRYPTO_SYMBOLS(CRIO_DL_DECLARE)
+CRIO_DL_ZLIB_SYMBOLS(CRIO_DL_DECLARE)
+CRIO_DL_ZSTD_SYMBOLS(CRIO_DL_DECLARE)
 #undef CRIO_DL_DECLARE
 
 /*
@@ -66,6 +77,8 @@ CRIO_DL_CRYPTO_SYMBOLS(CRIO_DL_DECLARE)
 int crio_dl_curl(void);
 int crio_dl_archive(void);
 int crio_dl_crypto(void);
+/* "libz.so.1" and "libzstd.so.1", both: only unpacking a layer needs them. */
+int crio_dl_decompress(void);
 
 /*
  * The loader behind them, uncached: dlopen `soname` (RTLD_NOW | RTLD_LOCAL)
@@ -76,9 +89,9 @@ int crio_dl_open(void **handle, const char *soname, const char *const *names, vo
 
 /*
  * Tests only: the first load of `soname` ("libcurl.so.4", "libarchive.so.13",
- * "libcrypto.so.3") opens `replacement` instead, to exercise a missing
- * library.  Call it before any use of that library; not thread-safe.
- * Returns 0, or CRIO_EINVAL for a soname that is not one of the three.
+ * "libcrypto.so.3", "libz.so.1", "libzstd.so.1") opens `replacement` instead,
+ * to exercise a missing library.  Call it before any use of that library; not
+ * thread-safe.  Returns 0, or CRIO_EINVAL for a soname that is not one of them.
  */
 int crio_dl_test_replace(const char *soname, const char *replacement);
 

@@ -138,7 +138,7 @@ static int src_read(struct src *s)
 static void gzip_skip_crc(const struct src *s, z_stream *z)
 {
     if (s->from && s->from->no_gzip_crc)
-        (void)inflateValidate(z, 0);
+        (void)sym_inflateValidate(z, 0);
 }
 
 /*
@@ -200,18 +200,18 @@ static int src_init(struct src *s, int fd, const crio_unpack_source *from)
     const unsigned char *m = s->inp;
     if (s->in_len >= 2 && m[0] == 0x1f && m[1] == 0x8b) {
         s->comp = COMP_GZIP;
-        if (inflateInit2(&s->z, 16 + MAX_WBITS) != Z_OK) /* gzip wrapper only */
+        if (sym_inflateInit2_(&s->z, 16 + MAX_WBITS, ZLIB_VERSION, (int)sizeof s->z) != Z_OK) /* gzip wrapper only */
             return crio_error_oom();
         s->z_ready = true;
         gzip_skip_crc(s, &s->z);
     } else if (s->in_len >= 4 && m[0] == 0x28 && m[1] == 0xb5 && m[2] == 0x2f && m[3] == 0xfd) {
         s->comp = COMP_ZSTD;
-        s->zs = ZSTD_createDStream();
+        s->zs = sym_ZSTD_createDStream();
         if (!s->zs)
             return crio_error_oom();
-        size_t zr = ZSTD_initDStream(s->zs);
-        if (ZSTD_isError(zr))
-            return crio_error_set(CRIO_EINTERNAL, "zstd init: %s", ZSTD_getErrorName(zr));
+        size_t zr = sym_ZSTD_initDStream(s->zs);
+        if (sym_ZSTD_isError(zr))
+            return crio_error_set(CRIO_EINTERNAL, "zstd init: %s", sym_ZSTD_getErrorName(zr));
     } else {
         s->comp = COMP_NONE;
     }
@@ -221,8 +221,8 @@ static int src_init(struct src *s, int fd, const crio_unpack_source *from)
 static void src_free(struct src *s)
 {
     if (s->z_ready)
-        inflateEnd(&s->z);
-    ZSTD_freeDStream(s->zs);
+        sym_inflateEnd(&s->z);
+    sym_ZSTD_freeDStream(s->zs);
     sym_EVP_MD_CTX_free(s->md);
     free(s->in);
 }
@@ -281,7 +281,7 @@ static int next_gzip(struct src *s, unsigned char *out, size_t cap, size_t *len)
                 continue;
             }
             /* Another gzip member follows (as gzip and Go's reader accept). */
-            if (inflateReset(z) != Z_OK)
+            if (sym_inflateReset(z) != Z_OK)
                 return crio_error_set(CRIO_EINTERNAL, "layer blob: gzip: reset failed");
             gzip_skip_crc(s, z);
             s->member_done = false;
@@ -290,7 +290,7 @@ static int next_gzip(struct src *s, unsigned char *out, size_t cap, size_t *len)
         z->avail_in = (uInt)(s->in_len - s->in_pos);
         z->next_out = out;
         z->avail_out = (uInt)cap;
-        int zr = inflate(z, Z_NO_FLUSH);
+        int zr = sym_inflate(z, Z_NO_FLUSH);
         s->in_pos = s->in_len - z->avail_in;
         size_t n = cap - z->avail_out;
         if (zr == Z_STREAM_END)
@@ -321,10 +321,10 @@ static int next_zstd(struct src *s, unsigned char *out, size_t cap, size_t *len)
         }
         ZSTD_inBuffer ib = { s->inp, s->in_len, s->in_pos };
         ZSTD_outBuffer ob = { out, cap, 0 };
-        size_t zr = ZSTD_decompressStream(s->zs, &ob, &ib);
+        size_t zr = sym_ZSTD_decompressStream(s->zs, &ob, &ib);
         s->in_pos = ib.pos;
-        if (ZSTD_isError(zr))
-            return crio_error_set(CRIO_EINVAL, "layer blob: zstd: %s", ZSTD_getErrorName(zr));
+        if (sym_ZSTD_isError(zr))
+            return crio_error_set(CRIO_EINVAL, "layer blob: zstd: %s", sym_ZSTD_getErrorName(zr));
         s->frame_done = zr == 0; /* a frame is complete and flushed */
         if (ob.pos) {
             *len = ob.pos;
@@ -1553,7 +1553,7 @@ static int layer_unpack(int dirfd, int blob_fd, const crio_unpack_source *from, 
     if (!S_ISDIR(st.st_mode))
         return crio_error_set(CRIO_EINVAL, "layer unpack: target is not a directory");
     int r = crio_dl_archive();
-    if (r < 0 || (r = crio_dl_crypto()) < 0)
+    if (r < 0 || (r = crio_dl_crypto()) < 0 || (r = crio_dl_decompress()) < 0)
         return crio_error_wrap(r, "layer unpack");
 
     _cleanup_(ctx_freep) struct ctx *c = calloc(1, sizeof *c);

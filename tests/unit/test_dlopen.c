@@ -1,4 +1,4 @@
-/* lib/base/dlopen: libcurl, libarchive and libcrypto loaded at first use; a missing one is a clear error. */
+/* lib/base/dlopen: libcurl, libarchive, libcrypto, zlib and libzstd loaded at first use; a missing one is a clear error. */
 #include <criterion/criterion.h>
 #include <crio.h>
 #include <fcntl.h>
@@ -34,10 +34,13 @@ Test(dlopen, loaders_resolve_every_function)
     cr_assert_eq(crio_dl_curl(), 0, "%s", errmsg());
     cr_assert_eq(crio_dl_archive(), 0, "%s", errmsg());
     cr_assert_eq(crio_dl_crypto(), 0, "%s", errmsg());
+    cr_assert_eq(crio_dl_decompress(), 0, "%s", errmsg());
 #define NOT_NULL(name) cr_assert_not_null(sym_##name, #name);
     CRIO_DL_CURL_SYMBOLS(NOT_NULL)
     CRIO_DL_ARCHIVE_SYMBOLS(NOT_NULL)
     CRIO_DL_CRYPTO_SYMBOLS(NOT_NULL)
+    CRIO_DL_ZLIB_SYMBOLS(NOT_NULL)
+    CRIO_DL_ZSTD_SYMBOLS(NOT_NULL)
 #undef NOT_NULL
     /* The pointers are the real functions. */
     unsigned char md[32];
@@ -45,6 +48,7 @@ Test(dlopen, loaders_resolve_every_function)
     cr_assert_eq(md[0], 0xba);
     cr_assert_eq(md[31], 0xad);
     cr_assert_str_eq(sym_curl_easy_strerror(CURLE_OK), "No error");
+    cr_assert(sym_ZSTD_isError((size_t)-1), "zstd's error codes are the top of size_t");
     cr_assert_eq(crio_dl_curl(), 0, "a second call is the first's result");
 }
 
@@ -117,6 +121,22 @@ Test(dlopen, missing_archive_fails_unpack_and_import)
     char *name = NULL;
     assert_missing(crio_image_archive_to_layout("/dev/null", dir, &name), "libarchive-missing.so.13");
     cr_assert_null(name);
+    close(bfd);
+    close(dfd);
+    rmdir(dir);
+}
+
+Test(dlopen, missing_zstd_fails_unpack)
+{
+    cr_assert_eq(crio_dl_test_replace("libzstd.so.1", "libzstd-missing.so.1"), 0);
+    char dir[] = "/tmp/crio-dlopen-XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int bfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    cr_assert(dfd >= 0 && bfd >= 0);
+    crio_unpack_result res;
+    assert_missing(crio_layer_unpack(dfd, bfd, CRIO_UNPACK_OVERLAY, &res), "libzstd-missing.so.1");
+    cr_assert_not_null(strstr(errmsg(), "Debian package libzstd1"), "%s", errmsg());
     close(bfd);
     close(dfd);
     rmdir(dir);
