@@ -457,6 +457,7 @@ int crio_container_create(char **id_out, crio *c, const char *pod_id, const crio
     ctr_rec *r = ctr_rec_new();
     struct ctr_settings st = { 0 };
     _cleanup_json_ cJSON *image_rec = NULL, *image_cfg = NULL;
+    ctr_rec *making = NULL; /* counted as its image's user while being made */
     bool reserved = false;
     if (!r) {
         e = crio_error_oom();
@@ -476,8 +477,14 @@ int crio_container_create(char **id_out, crio *c, const char *pod_id, const crio
         e = crio_error_set(CRIO_EBUSY, "pod %s is not ready", pod->id);
         goto out;
     }
-    if ((e = ctr_name(&r->name, r->config, pod)) < 0 || (e = crio_id_new(r->id)) < 0 ||
-        (e = resolve_image(r, &image_rec, &image_cfg, c)) < 0 || (e = ctr_settings_read(&st, c)) < 0)
+    if ((e = ctr_name(&r->name, r->config, pod)) < 0 || (e = crio_id_new(r->id)) < 0)
+        goto out;
+    /* Under the store's lock, as RemoveImage checks: the image cannot go between its lookup and our claim on it. */
+    crio_store_lock(c->store);
+    if ((e = resolve_image(r, &image_rec, &image_cfg, c)) == 0 && (e = pods_making_add(p, r)) == 0)
+        making = r;
+    crio_store_unlock(c->store);
+    if (e < 0 || (e = ctr_settings_read(&st, c)) < 0)
         goto out;
     if ((e = pods_reserve_name(p, r->name, r->id, "container")) < 0)
         goto out;
@@ -504,6 +511,8 @@ int crio_container_create(char **id_out, crio *c, const char *pod_id, const crio
     r = NULL; /* the table's now */
     events_emit(p, CRIO_EVENT_CONTAINER_CREATED, *id_out, pod->id);
 out:
+    if (making)
+        pods_making_del(p, making); /* in the table by now, or failed */
     if (e < 0 && r) {
         _cleanup_free_ char *msg = strdup(crio_error_message(crio_error_last()));
         if (r->id[0])

@@ -91,6 +91,8 @@ typedef struct crio_pods {
     size_t npods, cap_pods;
     ctr_rec **ctrs;
     size_t nctrs, cap_ctrs;
+    ctr_rec **making;  /* containers being created: not in `ctrs` yet, but their image is in use */
+    size_t nmaking, cap_making;
     struct reserved_name *names;
     size_t nnames, cap_names;
     char *root_pods, *root_ctrs, *run_pods, *run_ctrs, *exits;
@@ -175,7 +177,10 @@ int pod_release(crio_pods *p, pod_rec *r);
 /* Tears down what a pod has (after pod_release): cgroup and dirs. */
 int pod_teardown(crio_pods *p, pod_rec *r);
 
-/* Whether a container uses image `image_id`; *who names one (malloc'd) when it does. */
+/* Counts a container being created as a user of its image (until pods_making_del). */
+int pods_making_add(crio_pods *p, ctr_rec *r);
+void pods_making_del(crio_pods *p, ctr_rec *r);
+/* Whether a container (or one being created) uses image `image_id`; *who names one (malloc'd) when it does. */
 bool crio_pods_image_in_use(struct crio *c, const char *image_id, char **who);
 
 #endif

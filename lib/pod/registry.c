@@ -259,6 +259,27 @@ int pods_add_ctr(crio_pods *p, ctr_rec *r)
     return e;
 }
 
+int pods_making_add(crio_pods *p, ctr_rec *r)
+{
+    pthread_rwlock_wrlock(&p->lock);
+    int e = grow((void **)&p->making, &p->cap_making, p->nmaking, sizeof *p->making);
+    if (e == 0)
+        p->making[p->nmaking++] = r;
+    pthread_rwlock_unlock(&p->lock);
+    return e;
+}
+
+void pods_making_del(crio_pods *p, ctr_rec *r)
+{
+    pthread_rwlock_wrlock(&p->lock);
+    for (size_t i = 0; i < p->nmaking; i++)
+        if (p->making[i] == r) {
+            p->making[i] = p->making[--p->nmaking];
+            break;
+        }
+    pthread_rwlock_unlock(&p->lock);
+}
+
 void pods_del_pod(crio_pods *p, pod_rec *r)
 {
     bool found = false;
@@ -350,11 +371,13 @@ bool crio_pods_image_in_use(struct crio *c, const char *image_id, char **who)
         return false;
     bool used = false;
     pthread_rwlock_rdlock(&p->lock);
-    for (size_t i = 0; i < p->nctrs && !used; i++) {
-        ctr_rec *r = p->ctrs[i];
+    for (size_t i = 0; i < p->nctrs + p->nmaking && !used; i++) {
+        bool making = i >= p->nctrs;
+        ctr_rec *r = making ? p->making[i - p->nctrs] : p->ctrs[i];
         if (r->image_id && strcmp(r->image_id, image_id) == 0) {
             used = true;
-            if (who && asprintf(who, "container %s (%s)", r->id, r->name ? r->name : "") < 0)
+            if (who && asprintf(who, "container %s (%s)%s", r->id, r->name ? r->name : "",
+                                making ? ", being created" : "") < 0)
                 *who = NULL;
         }
     }
@@ -972,6 +995,7 @@ void crio_pods_close(crio_pods *p)
         ctr_put(p->ctrs[i]);
     free(p->pods);
     free(p->ctrs);
+    free(p->making);
     for (size_t i = 0; i < p->nnames; i++)
         free(p->names[i].name);
     free(p->names);

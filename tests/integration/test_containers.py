@@ -16,6 +16,7 @@ until a deadline.
 
 import os
 import re
+import threading
 import time
 import unittest
 
@@ -705,6 +706,17 @@ printf '%%s\\n' "$*" >> "%(log)s"
 exec "%(runc)s" "$@"
 """
 
+# runc, but `create` announces itself and waits (60 s at most) for a gate file.
+GATED_RUNTIME = """#!/bin/sh
+case " $* " in
+*" create "*)
+    : > "%(started)s"
+    i=0
+    while [ ! -e "%(gate)s" ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i + 1)); done ;;
+esac
+exec "%(runc)s" "$@"
+"""
+
 
 class RuntimeHandlersTest(PodTestCase):
     """[crio.runtime.runtimes.broken] is a script that fails; .wrapped logs
@@ -715,7 +727,10 @@ class RuntimeHandlersTest(PodTestCase):
         cls.bin = make_tmp("crio-it-runtimes-")
         cls.addClassCleanup(remove_tmp, cls.bin)
         cls.argv_log = os.path.join(cls.bin, "wrapped.argv")
-        scripts = {"broken": BROKEN_RUNTIME, "wrapped": WRAPPED_RUNTIME % {"log": cls.argv_log, "runc": RUNC}}
+        cls.gate = os.path.join(cls.bin, "gate")
+        cls.create_started = os.path.join(cls.bin, "create-started")
+        scripts = {"broken": BROKEN_RUNTIME, "wrapped": WRAPPED_RUNTIME % {"log": cls.argv_log, "runc": RUNC},
+                   "gated": GATED_RUNTIME % {"started": cls.create_started, "gate": cls.gate, "runc": RUNC}}
         paths = {}
         for name, text in scripts.items():
             p = paths[name] = os.path.join(cls.bin, name)
@@ -780,6 +795,40 @@ class RuntimeHandlersTest(PodTestCase):
         self.assertIn("kill", calls)
         self.assertIn("delete", calls)
         assert_no_leftovers(env, [cid], pids=[pid])
+
+    def test_image_of_a_container_being_created_cannot_be_removed(self):
+        env = self.env
+        name = "example.com/crio-it/creating:1"
+        env.import_image(derived_layout("creating", {"Env": [fx.PATH_ENV, "CREATING=1"]}), name)
+        pod, pcfg = self.pod(handler="gated")
+        cfg = container_config(image=name, command=sh(LOOP), pod=pcfg)
+        created = {}
+
+        def create():
+            try:
+                created["id"] = env.create(pod, cfg, pcfg)
+            except grpc.RpcError as e:
+                created["error"] = e
+        t = threading.Thread(target=create)
+        t.start()
+        try:
+            wait_for(lambda: os.path.exists(self.create_started), 30, "the runtime's create to start")
+            rm = api.RemoveImageRequest(image=api.ImageSpec(image=name))
+            err = self.assertRpcError(lambda: call(env.ch, IMAGE_SERVICE + "RemoveImage", rm),
+                                      grpc.StatusCode.FAILED_PRECONDITION, "being created")
+            self.assertIn(cfg.metadata.name, err.details())
+        finally:
+            open(self.gate, "w").close()
+            t.join(60)
+        self.assertNotIn("error", created, created.get("error"))
+        cid = created["id"]
+        env.start_ctr(cid)
+        self.assertEqual(env.status(cid).status.state, RUNNING)
+        # Still in use once made; free to go with the container.
+        self.assertRpcError(lambda: call(env.ch, IMAGE_SERVICE + "RemoveImage", rm),
+                            grpc.StatusCode.FAILED_PRECONDITION, cid)
+        env.remove_ctr(cid)
+        call(env.ch, IMAGE_SERVICE + "RemoveImage", rm)
 
 
 if __name__ == "__main__":
